@@ -1,0 +1,131 @@
+// Starting easel for a scenario: a fresh database (a SQLite file in a temporary data dir, or a
+// fresh PostgreSQL schema), seeded before the server starts when a scenario needs tasks in it,
+// then easel itself in a child process (bench/servers/easel.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openDatabase, type Db } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { ensureBootstrapKey, findActiveKey } from '../../src/accounts/api-keys.js';
+import { forkServer, type ChildServer } from './child.js';
+import type { EaselChildArgs } from '../servers/easel.js';
+
+export const BENCH_KEY = 'sk-easel-bench-admin-key-0123456789';
+export const PG_URL = process.env.EASEL_BENCH_PG_URL ?? process.env.EASEL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface BenchDatabase {
+  engine: Engine;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  /** Opens the database (migrated, with the bench key); close it before starting the server when it is SQLite. */
+  open(): Promise<{ db: Db; keyId: string }>;
+  cleanup(): Promise<void>;
+}
+
+/** undefined when PostgreSQL answers; otherwise why not. */
+export async function pgUnavailable(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return undefined;
+  } catch (err) {
+    return `PostgreSQL not reachable at ${PG_URL}: ${(err as Error).message}`;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function freshDatabase(engine: Engine): Promise<BenchDatabase> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-bench-'));
+  let databaseUrl: string | undefined;
+  let schema: string | undefined;
+  if (engine === 'postgres') {
+    schema = `easel_bench_${randomBytes(6).toString('hex')}`;
+    await adminQuery(`create schema ${schema}`);
+    const u = new URL(PG_URL);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    databaseUrl = u.toString();
+  }
+  return {
+    engine,
+    dataDir,
+    databaseUrl,
+    async open() {
+      const db = openDatabase({ databaseUrl, dataDir });
+      await migrateToLatest(db);
+      await ensureBootstrapKey(db.kysely, BENCH_KEY, Date.now());
+      const key = await findActiveKey(db.kysely, BENCH_KEY);
+      if (!key) throw new Error('the bench key was not created');
+      return { db, keyId: key.id };
+    },
+    async cleanup() {
+      if (schema) await adminQuery(`drop schema if exists ${schema} cascade`).catch(() => {});
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface EaselChildOptions {
+  role?: 'api' | 'worker' | 'all';
+  provider?: EaselChildArgs['provider'];
+  env?: Record<string, string>;
+  /** Write a CPU profile (node --cpu-prof) into this directory when the child exits. */
+  profileDir?: string | undefined;
+  profileName?: string;
+}
+
+/** The environment every easel under test gets: quiet logs, the bench key, loopback allowed. */
+export function easelEnv(database: BenchDatabase, o: EaselChildOptions = {}): Record<string, string> {
+  return {
+    EASEL_DATA_DIR: database.dataDir,
+    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    EASEL_API_KEY: BENCH_KEY,
+    EASEL_ROLE: o.role ?? 'all',
+    // Per-request info lines are left out: this measures easel, not how fast stdout drains.
+    EASEL_LOG_LEVEL: 'warn',
+    EASEL_LOCAL_DELAY_MS: '0',
+    ...o.env,
+  };
+}
+
+export async function startEaselChild(database: BenchDatabase, o: EaselChildOptions = {}): Promise<ChildServer> {
+  const execArgv = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, ...(o.profileName ? [`--cpu-prof-name=${o.profileName}.cpuprofile`] : [])] : [];
+  // Only what easel reads: no stray EASEL_* or DATABASE_URL from the shell that runs the bench.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(EASEL_|DATABASE_URL$|REDIS_URL$|AWS_|PORT$|HOST$)/.test(k)));
+  return forkServer('easel.js', {
+    env: { ...inherited, ...easelEnv(database, o) },
+    replaceEnv: true,
+    execArgv,
+    args: { provider: o.provider ?? 'configured' } satisfies EaselChildArgs,
+  });
+}
+
+/**
+ * With --profile: one more run of `work` (not counted in the figures) while the easel child
+ * records a CPU profile of its steady state into profileDir/<name>.cpuprofile.
+ */
+export async function profileRun(profileDir: string | undefined, child: ChildServer, name: string, work: () => Promise<unknown>, log: (m: string) => void): Promise<void> {
+  if (!profileDir) return;
+  await child.call('profileStart');
+  try {
+    await work();
+  } finally {
+    const file = await child.call<string>('profileStop', path.join(profileDir, `${name}.steady.cpuprofile`));
+    log(`profile: ${file}  (node dist/bench/profile-summary.js ${path.relative(process.cwd(), file)})`);
+  }
+}

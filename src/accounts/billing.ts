@@ -1,0 +1,125 @@
+// Credits and per-key task limits, hooked into the task core:
+//  - at submit (inside the submit transaction, with the key locked): the concurrency and daily
+//    image limits, then the hold of n × price, refused with insufficient_credits when the balance
+//    is short. The hold is computed here from the task's request with the configured prices,
+//    whatever a dialect passed, and written to the task's credits_reserved.
+//  - when the task ends (inside the transaction of its compare-and-set terminal change): release
+//    the hold and charge for the images actually produced.
+// The compare-and-set means the terminal hook runs once per task; the unique (task_id, kind)
+// index means that even a second run could not write a second release or charge.
+import { EaselError } from '../core/errors.js';
+import { MICRO, microPricePerImage, type PricingTable } from '../core/pricing.js';
+import type { Task } from '../core/task.js';
+import type { Engine } from '../db/database.js';
+import type { Clock } from '../core/clock.js';
+import type { Executor, NewTask } from '../tasks/task-store.js';
+import type { TaskService } from '../tasks/task-service.js';
+import { rowToKey } from './api-keys.js';
+import { lockKey } from './key-lock.js';
+import { appendEntry, appendTaskEntryOnce, balanceMicro, DAY_MS, fromMicro, imagesUsedSince, startOfUtcDay } from './ledger.js';
+
+export interface BillingDeps {
+  engine: Engine;
+  pricing: PricingTable;
+  clock: Clock;
+}
+
+/** How long a client refused for too many open tasks should wait before trying again. */
+const CONCURRENCY_RETRY_SECONDS = 5;
+
+function credits(micro: number): string {
+  const c = fromMicro(micro);
+  return `${c} credit${c === 1 ? '' : 's'}`;
+}
+
+export async function countOpenTasks(trx: Executor, ownerId: string): Promise<number> {
+  const r = await trx
+    .selectFrom('tasks')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('owner_id', '=', ownerId)
+    .where('status', 'in', ['queued', 'running'])
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDeps): Promise<void> {
+  const perImage = microPricePerImage(task.request, deps.pricing);
+  const hold = perImage * task.request.n;
+  task.creditsReserved = hold / MICRO;
+  const row = await lockKey(trx, deps.engine, task.ownerId);
+  if (!row) return; // not an API key's task (internal use): nothing to bill
+  // Revoked while this request was on its way in: refused like any later request.
+  if (row.revoked_at !== null) throw new EaselError('unauthorized', 'Invalid or revoked API key.');
+  const key = rowToKey(row);
+  const now = task.now;
+
+  if (key.limits.concurrency !== null) {
+    const open = await countOpenTasks(trx, key.id);
+    if (open >= key.limits.concurrency) {
+      throw new EaselError(
+        'rate_limited',
+        `Too many tasks at once: this key may have ${key.limits.concurrency} queued or running task${key.limits.concurrency === 1 ? '' : 's'} and has ${open}. Wait for one to finish.`,
+        { retryAfterSeconds: CONCURRENCY_RETRY_SECONDS },
+      );
+    }
+  }
+  if (key.limits.dailyImages !== null) {
+    const dayStart = startOfUtcDay(now);
+    const untilTomorrow = Math.max(1, Math.ceil((dayStart + DAY_MS - now) / 1000));
+    const n = task.request.n;
+    if (n > key.limits.dailyImages) {
+      throw new EaselError('rate_limited', `This request asks for ${n} images, but this key may make only ${key.limits.dailyImages} per day.`, {
+        retryAfterSeconds: untilTomorrow,
+        param: 'n',
+      });
+    }
+    const used = await imagesUsedSince(trx, key.id, dayStart);
+    if (used + n > key.limits.dailyImages) {
+      throw new EaselError(
+        'rate_limited',
+        `Daily image limit reached: this key may make ${key.limits.dailyImages} images per day (UTC) and has used or reserved ${used}; this request asks for ${n}.`,
+        { retryAfterSeconds: untilTomorrow },
+      );
+    }
+  }
+  if (!key.unlimited) {
+    const balance = await balanceMicro(trx, key.id);
+    if (balance < hold) {
+      throw new EaselError(
+        'insufficient_credits',
+        `Insufficient credits: this request needs ${credits(hold)} (${task.request.n} × ${credits(perImage)} for ${task.request.model}) and the key has ${credits(Math.max(0, balance))} available.`,
+      );
+    }
+  }
+  // Unlimited keys get holds too, so usage is recorded the same way for every key.
+  await appendEntry(trx, { keyId: key.id, kind: 'hold', amountMicro: -hold, taskId: task.id, model: task.request.model, images: task.request.n, now });
+}
+
+export async function settleTask(trx: Executor, task: Task, now: number): Promise<void> {
+  const hold = await trx
+    .selectFrom('credit_ledger')
+    .select(['key_id', 'amount', 'images'])
+    .where('task_id', '=', task.id)
+    .where('kind', '=', 'hold')
+    .executeTakeFirst();
+  if (!hold) return; // nothing was held (a task from before accounts, or not a key's)
+  const held = -Number(hold.amount);
+  const requested = Number(hold.images ?? 0);
+  const produced = task.status === 'succeeded' ? Math.min(task.result?.images.length ?? 0, requested) : 0;
+  const base = { keyId: hold.key_id, taskId: task.id, model: task.model, now };
+  const released = await appendTaskEntryOnce(trx, { ...base, kind: 'release', amountMicro: held, images: requested });
+  if (!released) return; // already settled: never twice
+  if (produced > 0) {
+    const perImage = requested > 0 ? Math.round(held / requested) : 0;
+    await appendTaskEntryOnce(trx, { ...base, kind: 'charge', amountMicro: -perImage * produced, images: produced });
+  }
+}
+
+/**
+ * Registers the hold and the settlement. Call before any other module's terminal hooks (webhooks):
+ * a callback must only go out once the task has been settled.
+ */
+export function installBilling(service: TaskService, deps: BillingDeps): void {
+  service.onSubmit((trx, task) => holdCredits(trx, task, deps));
+  service.onTerminal((trx, task) => settleTask(trx, task, deps.clock.now()));
+}

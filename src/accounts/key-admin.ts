@@ -1,0 +1,174 @@
+// Managing keys: create, list, update, revoke, add credits, read the ledger. Shared by the admin
+// API (src/accounts/admin-routes.ts) and the CLI (`easel keys …`), so both behave the same.
+// Keys and ledger entries are shown in one wire shape (snake_case, unix seconds).
+import type { Selectable } from 'kysely';
+import { EaselError } from '../core/errors.js';
+import type { Db } from '../db/database.js';
+import type { ApiKeysTable } from '../db/schema.js';
+import { createApiKey, rowToKey, type ApiKey, type KeyLimits } from './api-keys.js';
+import { lockKey } from './key-lock.js';
+import { appendEntry, balanceMicro, balancesMicro, fromMicro, listEntries, openHoldsMicro, toMicro, type LedgerEntry } from './ledger.js';
+
+export interface KeyView {
+  object: 'api_key';
+  id: string;
+  name: string;
+  /** The first characters of the secret, to recognise it by. */
+  prefix: string;
+  admin: boolean;
+  /** The balance available to new requests; null = unlimited. */
+  credits: number | null;
+  unlimited: boolean;
+  /** Credits held by tasks still running (not part of `credits`). */
+  credits_held: number;
+  rpm: number | null;
+  concurrency: number | null;
+  daily_images: number | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export function presentKey(key: ApiKey, balance: number, held: number): KeyView {
+  return {
+    object: 'api_key',
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    admin: key.isAdmin,
+    credits: key.unlimited ? null : fromMicro(balance),
+    unlimited: key.unlimited,
+    credits_held: fromMicro(held),
+    rpm: key.limits.rpm,
+    concurrency: key.limits.concurrency,
+    daily_images: key.limits.dailyImages,
+    created_at: seconds(key.createdAt),
+    revoked_at: key.revokedAt === null ? null : seconds(key.revokedAt),
+  };
+}
+
+export function presentEntry(e: LedgerEntry) {
+  return {
+    object: 'ledger_entry',
+    id: e.id,
+    kind: e.kind,
+    amount: e.amount,
+    task_id: e.taskId,
+    model: e.model,
+    images: e.images,
+    note: e.note,
+    created_at: seconds(e.createdAt),
+  };
+}
+
+function notFound(id: string): EaselError {
+  return new EaselError('invalid_request', `No API key with id '${id}'.`, { status: 404, param: 'id' });
+}
+
+async function row(db: Db, id: string): Promise<Selectable<ApiKeysTable>> {
+  const r = await db.kysely.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!r) throw notFound(id);
+  return r;
+}
+
+export async function getKeyView(db: Db, id: string): Promise<KeyView> {
+  const key = rowToKey(await row(db, id));
+  return presentKey(key, await balanceMicro(db.kysely, id), await openHoldsMicro(db.kysely, id));
+}
+
+export async function listKeyViews(db: Db, options: { includeRevoked: boolean }): Promise<KeyView[]> {
+  let q = db.kysely.selectFrom('api_keys').selectAll();
+  if (!options.includeRevoked) q = q.where('revoked_at', 'is', null);
+  const rows = await q.orderBy('created_at').orderBy('id').execute();
+  const balances = await balancesMicro(db.kysely);
+  return Promise.all(rows.map(async (r) => presentKey(rowToKey(r), balances.get(r.id) ?? 0, await openHoldsMicro(db.kysely, r.id))));
+}
+
+export interface KeySettings {
+  name?: string | undefined;
+  admin?: boolean | undefined;
+  /** A number sets the balance; null makes the key unlimited. */
+  credits?: number | null | undefined;
+  rpm?: number | null | undefined;
+  concurrency?: number | null | undefined;
+  daily_images?: number | null | undefined;
+}
+
+function limitsOf(s: KeySettings): Partial<KeyLimits> {
+  return { rpm: s.rpm ?? null, concurrency: s.concurrency ?? null, dailyImages: s.daily_images ?? null };
+}
+
+/** Creates a key; the result carries the secret, which is never shown again. */
+export async function createKey(db: Db, s: KeySettings & { name: string }, now: number): Promise<KeyView & { key: string }> {
+  const created = await createApiKey(db.kysely, {
+    name: s.name,
+    isAdmin: s.admin ?? false,
+    credits: s.credits ?? undefined,
+    limits: limitsOf(s),
+    now,
+  });
+  return { ...presentKey(created, toMicro(s.credits ?? 0), 0), key: created.key };
+}
+
+export async function updateKey(db: Db, id: string, s: KeySettings, now: number): Promise<KeyView> {
+  await db.kysely.transaction().execute(async (trx) => {
+    const r = await lockKey(trx, db.engine, id);
+    if (!r) throw notFound(id);
+    if (r.revoked_at !== null) throw new EaselError('conflict', `The key '${id}' is revoked and can no longer be changed.`, { param: 'id' });
+    const set: Partial<Selectable<ApiKeysTable>> = {};
+    if (s.name !== undefined) set.name = s.name;
+    if (s.admin !== undefined) set.is_admin = s.admin ? 1 : 0;
+    if (s.rpm !== undefined) set.rpm = s.rpm;
+    if (s.concurrency !== undefined) set.concurrency = s.concurrency;
+    if (s.daily_images !== undefined) set.daily_images = s.daily_images;
+    if (s.credits === null) set.unlimited = 1;
+    if (typeof s.credits === 'number') {
+      set.unlimited = 0;
+      // Setting a balance appends the difference; the key row is locked, so no hold slips in
+      // between the sum and the new row.
+      const diff = toMicro(s.credits) - (await balanceMicro(trx, id));
+      if (diff !== 0) await appendEntry(trx, { keyId: id, kind: 'adjust', amountMicro: diff, note: `balance set to ${s.credits}`, now });
+    }
+    if (Object.keys(set).length > 0) await trx.updateTable('api_keys').set(set).where('id', '=', id).execute();
+  });
+  return getKeyView(db, id);
+}
+
+/** Revokes a key at once (every request reads the key row). Revoking twice is harmless. */
+export async function revokeKey(db: Db, id: string, now: number): Promise<KeyView> {
+  await row(db, id);
+  await db.kysely.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  return getKeyView(db, id);
+}
+
+export async function addCredits(db: Db, id: string, amount: number, note: string | undefined, now: number): Promise<KeyView> {
+  if (!(amount > 0)) throw new EaselError('invalid_request', "'amount' must be a positive number of credits.", { param: 'amount' });
+  await db.kysely.transaction().execute(async (trx) => {
+    const r = await lockKey(trx, db.engine, id);
+    if (!r) throw notFound(id);
+    if (r.revoked_at !== null) throw new EaselError('conflict', `The key '${id}' is revoked.`, { param: 'id' });
+    if (Number(r.unlimited) === 1) {
+      throw new EaselError('conflict', `The key '${id}' has unlimited credits; give it a balance first (PATCH /admin/keys/${id} with {"credits": N}).`, {
+        param: 'id',
+      });
+    }
+    await appendEntry(trx, { keyId: id, kind: 'topup', amountMicro: toMicro(amount), note: note ?? null, now });
+  });
+  return getKeyView(db, id);
+}
+
+export async function keyLedger(db: Db, id: string, options: { limit: number; before?: string | undefined }) {
+  const view = await getKeyView(db, id);
+  const entries = await listEntries(db.kysely, id, { limit: options.limit + 1, before: options.before });
+  const page = entries.slice(0, options.limit);
+  return {
+    object: 'list',
+    key_id: id,
+    credits: view.credits,
+    credits_held: view.credits_held,
+    data: page.map(presentEntry),
+    has_more: entries.length > options.limit,
+    next_before: entries.length > options.limit ? page[page.length - 1]!.id : null,
+  };
+}

@@ -1,0 +1,191 @@
+// The credit ledger: append-only rows of whole micro-credits; a key's balance is the sum of its
+// rows and nothing is ever updated in place. A task writes at most three rows, one of each kind,
+// guaranteed by the unique index on (task_id, kind):
+//   hold     −n × price   at submit (inside the submit transaction)
+//   release  +n × price   when the task ends, whatever the outcome
+//   charge   −k × price   when it succeeded with k images
+// so a finished task costs exactly what it produced, and an open hold keeps its credits away from
+// other submits until then. Credits move in by grant (at creation), topup and adjust (setting a
+// balance).
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { MICRO } from '../core/pricing.js';
+import type { Executor } from '../tasks/task-store.js';
+
+export type LedgerKind = 'grant' | 'topup' | 'adjust' | 'hold' | 'release' | 'charge';
+
+export interface LedgerEntry {
+  id: string;
+  keyId: string;
+  kind: LedgerKind;
+  /** Credits (positive adds to the balance). */
+  amount: number;
+  taskId: string | null;
+  model: string | null;
+  images: number | null;
+  note: string | null;
+  createdAt: number;
+}
+
+export const toMicro = (credits: number): number => Math.round(credits * MICRO);
+export const fromMicro = (micro: number): number => micro / MICRO;
+
+let sequence = 0;
+/** Ids sort by time, and by order of writing within one process (hold, release, charge). */
+export function ledgerId(now: number): string {
+  sequence = (sequence + 1) % 36 ** 4;
+  return `led_${now.toString(36).padStart(9, '0')}${sequence.toString(36).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
+}
+
+export interface NewEntry {
+  keyId: string;
+  kind: LedgerKind;
+  amountMicro: number;
+  taskId?: string | null;
+  model?: string | null;
+  images?: number | null;
+  note?: string | null;
+  now: number;
+}
+
+function row(e: NewEntry) {
+  return {
+    id: ledgerId(e.now),
+    key_id: e.keyId,
+    kind: e.kind,
+    amount: e.amountMicro,
+    task_id: e.taskId ?? null,
+    model: e.model ?? null,
+    images: e.images ?? null,
+    note: e.note ?? null,
+    created_at: e.now,
+  };
+}
+
+export async function appendEntry(db: Executor, e: NewEntry): Promise<void> {
+  await db.insertInto('credit_ledger').values(row(e)).execute();
+}
+
+/**
+ * Appends a task's row unless the task already has one of this kind; false when it had. The
+ * unique index makes this hold under any interleaving, on both engines.
+ */
+export async function appendTaskEntryOnce(db: Executor, e: NewEntry & { taskId: string }): Promise<boolean> {
+  const r = await db
+    .insertInto('credit_ledger')
+    .values(row(e))
+    .onConflict((oc) => oc.columns(['task_id', 'kind']).doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+export async function balanceMicro(db: Executor, keyId: string): Promise<number> {
+  const r = await db
+    .selectFrom('credit_ledger')
+    .select(sql<number>`coalesce(sum(amount), 0)`.as('total'))
+    .where('key_id', '=', keyId)
+    .executeTakeFirstOrThrow();
+  return Number(r.total);
+}
+
+/** Balances of many keys at once (keys without rows are absent: their balance is 0). */
+export async function balancesMicro(db: Executor): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('credit_ledger')
+    .select(['key_id', sql<number>`coalesce(sum(amount), 0)`.as('total')])
+    .groupBy('key_id')
+    .execute();
+  return new Map(rows.map((r) => [r.key_id, Number(r.total)]));
+}
+
+/** Credits held by tasks that have not ended yet. */
+export async function openHoldsMicro(db: Executor, keyId: string): Promise<number> {
+  const r = await db
+    .selectFrom('credit_ledger as h')
+    .select(sql<number>`coalesce(sum(-h.amount), 0)`.as('held'))
+    .where('h.key_id', '=', keyId)
+    .where('h.kind', '=', 'hold')
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('credit_ledger as r').select('r.id').whereRef('r.task_id', '=', 'h.task_id').where('r.kind', '=', 'release'))),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(r.held);
+}
+
+/**
+ * Images a key has used of its daily allowance: for tasks held since `since`, the images still
+ * held plus the images charged (a failed task gives its images back).
+ */
+export async function imagesUsedSince(db: Executor, keyId: string, since: number): Promise<number> {
+  const r = await db
+    .selectFrom('credit_ledger')
+    .select(sql<number>`coalesce(sum(case when kind = 'release' then -images else images end), 0)`.as('used'))
+    .where('key_id', '=', keyId)
+    .where('kind', 'in', ['hold', 'release', 'charge'])
+    .where('task_id', 'in', (eb) =>
+      eb.selectFrom('credit_ledger').select('task_id').where('key_id', '=', keyId).where('kind', '=', 'hold').where('created_at', '>=', since),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(r.used);
+}
+
+export async function listEntries(db: Executor, keyId: string, options: { limit: number; before?: string | undefined }): Promise<LedgerEntry[]> {
+  let q = db.selectFrom('credit_ledger').selectAll().where('key_id', '=', keyId);
+  if (options.before) q = q.where('id', '<', options.before);
+  const rows = await q.orderBy('id', 'desc').limit(options.limit).execute();
+  return rows.map((r) => ({
+    id: r.id,
+    keyId: r.key_id,
+    kind: r.kind as LedgerKind,
+    amount: fromMicro(Number(r.amount)),
+    taskId: r.task_id,
+    model: r.model,
+    images: r.images === null ? null : Number(r.images),
+    note: r.note,
+    createdAt: Number(r.created_at),
+  }));
+}
+
+export const DAY_MS = 86_400_000;
+
+export interface UsageRow {
+  /** UTC day, YYYY-MM-DD */
+  date: string;
+  model: string;
+  /** Tasks charged */
+  tasks: number;
+  images: number;
+  credits: number;
+}
+
+/** What a key was charged, by UTC day and model, from `since` on. */
+export async function usageByDayAndModel(db: Executor, keyId: string, since: number): Promise<UsageRow[]> {
+  const rows = await db
+    .selectFrom('credit_ledger')
+    .select([
+      sql<number>`created_at / ${sql.lit(DAY_MS)}`.as('day'),
+      'model',
+      sql<number>`count(*)`.as('tasks'),
+      sql<number>`coalesce(sum(images), 0)`.as('images'),
+      sql<number>`coalesce(sum(-amount), 0)`.as('spent'),
+    ])
+    .where('key_id', '=', keyId)
+    .where('kind', '=', 'charge')
+    .where('created_at', '>=', since)
+    .groupBy([sql`created_at / ${sql.lit(DAY_MS)}`, 'model'])
+    .execute();
+  return rows
+    .map((r) => ({
+      date: new Date(Math.floor(Number(r.day)) * DAY_MS).toISOString().slice(0, 10),
+      model: r.model ?? 'unknown',
+      tasks: Number(r.tasks),
+      images: Number(r.images),
+      credits: fromMicro(Number(r.spent)),
+    }))
+    .sort((a, b) => (a.date === b.date ? a.model.localeCompare(b.model) : a.date < b.date ? 1 : -1));
+}
+
+/** Start of the UTC day that holds `now`. */
+export function startOfUtcDay(now: number): number {
+  return Math.floor(now / DAY_MS) * DAY_MS;
+}

@@ -1,0 +1,164 @@
+// Opens the configured engine behind one Kysely API. Engine differences are declared as
+// capabilities here, so the rest of the code asks "can I skip locked rows?" instead of
+// sniffing which engine it runs on.
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import type { Database } from './schema.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface DbCapabilities {
+  /** SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL). SQLite has one writer, so a single UPDATE is atomic there. */
+  skipLocked: boolean;
+  /** LISTEN/NOTIFY for waking other processes. */
+  listenNotify: boolean;
+}
+
+export interface Db {
+  kysely: Kysely<Database>;
+  engine: Engine;
+  capabilities: DbCapabilities;
+  /** A description safe to print (no password). */
+  description: string;
+  close(): Promise<void>;
+}
+
+// pg is loaded when a PostgreSQL database is opened, not by every process that imports this
+// module: on SQLite it is start-up time and memory spent for nothing (bench/, README
+// "Performance"). It is CommonJS, so a require keeps openDatabase synchronous.
+const require = createRequire(import.meta.url);
+let pgModule: typeof import('pg') | undefined;
+
+function loadPg(): typeof import('pg') {
+  if (!pgModule) {
+    pgModule = require('pg') as typeof import('pg');
+    // BIGINT (int8) and NUMERIC come back from pg as strings; our times fit in a double.
+    pgModule.types.setTypeParser(20, (v) => Number(v));
+    pgModule.types.setTypeParser(1700, (v) => Number(v));
+  }
+  return pgModule;
+}
+
+export interface OpenDbOptions {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  poolSize?: number;
+}
+
+export function openDatabase(options: OpenDbOptions): Db {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  return openSqlite(path.join(options.dataDir, 'easel.sqlite'));
+}
+
+export function openSqlite(file: string): Db {
+  const database = new SqliteDatabase(file);
+  database.pragma('journal_mode = WAL');
+  // Other processes (a separate worker) may hold the write lock briefly; wait instead of failing.
+  database.pragma('busy_timeout = 10000');
+  database.pragma('synchronous = NORMAL');
+  const kysely = new Kysely<Database>({ dialect: new EaselSqliteDialect({ database: withStatementCache(database) }) });
+  return {
+    kysely,
+    engine: 'sqlite',
+    capabilities: { skipLocked: false, listenNotify: false },
+    description: `SQLite ${file}`,
+    close: () => kysely.destroy(),
+  };
+}
+
+/**
+ * Kysely's SQLite driver, with two changes:
+ *  - Transactions start with BEGIN IMMEDIATE: every transaction easel runs writes, and taking
+ *    the write lock at the start means a transaction never fails half-way when another process
+ *    wrote in between (SQLITE_BUSY on the upgrade). src/accounts/key-lock.ts relies on it.
+ *  - Callers waiting for the one connection queue in order; Kysely's own mutex wakes every
+ *    waiter on each release (all re-check, one wins), a cost that grows with the concurrency
+ *    (seen in the submit benchmark's profile, bench/ and README "Performance").
+ */
+class EaselSqliteDialect extends SqliteDialect {
+  constructor(private readonly driverConfig: SqliteDialectConfig) {
+    super(driverConfig);
+  }
+
+  override createDriver(): Driver {
+    return new EaselSqliteDriver(this.driverConfig);
+  }
+}
+
+class EaselSqliteDriver extends SqliteDriver {
+  private held = false;
+  private readonly waiting: Array<() => void> = [];
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.held = true;
+    // Kysely's mutex is always free here (only the holder of this queue gets past it).
+    return super.acquireConnection();
+  }
+
+  override async releaseConnection(): Promise<void> {
+    await super.releaseConnection();
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
+  }
+
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+type SqliteStatement = ReturnType<SqliteDatabase.Database['prepare']>;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; SQLite's parse-and-plan was the largest
+ * single cost of a submit in the benchmarks (bench/, README "Performance"). Statements are kept
+ * by their SQL text (parameters are bound per run, so the text repeats) and reused; better-sqlite3
+ * re-prepares a kept statement itself if the schema changes. Streaming reads get a statement of
+ * their own, since a statement that is being iterated cannot run anything else meanwhile.
+ */
+function withStatementCache(database: SqliteDatabase.Database, max = 500) {
+  const cache = new Map<string, { reader: boolean; all(p: readonly unknown[]): unknown[]; run(p: readonly unknown[]): SqliteDatabase.RunResult; iterate(p: readonly unknown[]): IterableIterator<unknown> }>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let kept = cache.get(sql);
+      if (kept) return kept;
+      const stmt: SqliteStatement = database.prepare(sql);
+      kept = {
+        reader: stmt.reader,
+        // An array binds its items in order, as Kysely's driver passes them.
+        all: (p) => stmt.all(p),
+        run: (p) => stmt.run(p),
+        iterate: (p) => database.prepare(sql).iterate(p) as IterableIterator<unknown>,
+      };
+      // Texts that vary (e.g. `in (?, ?, …)` of many lengths) must not grow the cache for ever.
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      cache.set(sql, kept);
+      return kept;
+    },
+  };
+}
+
+export function openPostgres(connectionString: string, max: number): Db {
+  const pool = new (loadPg().Pool)({ connectionString, max });
+  // A client that loses its connection must not crash the process: idle ones report to the pool,
+  // checked-out ones (mid-query when the database goes away) emit 'error' on themselves, which
+  // nobody else listens to. The query in flight still fails, and the pool drops the client.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const safe = new URL(connectionString);
+  safe.password = safe.password ? '***' : '';
+  return {
+    kysely,
+    engine: 'postgres',
+    capabilities: { skipLocked: true, listenNotify: true },
+    description: `PostgreSQL ${safe.host}${safe.pathname}`,
+    close: () => kysely.destroy(),
+  };
+}

@@ -1,0 +1,49 @@
+// What route modules get: the assembled core, nothing else. Built once in src/server.ts.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../db/database.js';
+import type { ResultStore } from '../storage/result-store.js';
+import type { LinkSigner } from '../storage/signed-links.js';
+import type { TaskService } from '../tasks/task-service.js';
+import type { ApiKey } from '../accounts/api-keys.js';
+import { EaselError } from '../core/errors.js';
+
+export interface AppContext {
+  config: Readonly<Config>;
+  db: Db;
+  service: TaskService;
+  results: ResultStore;
+  signer: LinkSigner;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  /** Base of absolute links handed out (EASEL_PUBLIC_URL or the listen address). */
+  publicUrl(): string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiKey: ApiKey | undefined;
+    /** Set by handlers that learn the dialect from the body (the shared generations route). */
+    dialect: string | undefined;
+  }
+  interface FastifyContextConfig {
+    /** Which dialect renders this route's errors. */
+    dialect?: string;
+    /** false: no API key needed (health, docs, signed files). */
+    auth?: boolean;
+  }
+}
+
+/** The caller's key; routes behind the auth hook always have one. */
+export function callerOf(request: { apiKey: ApiKey | undefined }): ApiKey {
+  if (!request.apiKey) throw new Error('route is missing the auth hook');
+  return request.apiKey;
+}
+
+/** Admin routes: a non-admin key gets 403. */
+export function requireAdmin(request: { apiKey: ApiKey | undefined }): ApiKey {
+  const key = callerOf(request);
+  if (!key.isAdmin) throw new EaselError('forbidden', 'This route needs an admin API key.');
+  return key;
+}

@@ -1,0 +1,74 @@
+// How many bytes of task inputs (reference images and masks) one worker process holds in memory
+// at once. A task's inputs stay in memory from their download until its provider call ends, so
+// without a bound 100 tasks × 5 references of 10 MB each took 4.6 GB (the memory benchmark,
+// bench/ and README "Performance"). A task that has inputs first reserves its worst case (the
+// per-file limits × its number of inputs) and waits, in order, until that fits; tasks without
+// inputs never wait. A task whose worst case is larger than the whole budget runs alone.
+import { MAX_MASK_BYTES, MAX_REFERENCE_IMAGE_BYTES } from './limits.js';
+import type { GenerationRequest } from '../core/generation-request.js';
+
+/**
+ * Input bytes one process holds at once: 192 MiB, three tasks with five 10 MiB references and a
+ * mask. Downloads, checks and copies take about as much again while they run, so this keeps a
+ * process under ~512 MB with any number of such tasks (256 MiB peaked at 588 MB).
+ */
+export const MAX_INPUT_BYTES_IN_FLIGHT = 192 * 1024 * 1024;
+
+/** The most input bytes a task can bring: every reference and the mask at their size limits. */
+export function worstCaseInputBytes(request: GenerationRequest): number {
+  const references = request.referenceUrls.length + request.storedInputs.references.length;
+  const mask = request.maskUrl !== undefined || request.storedInputs.mask !== undefined ? 1 : 0;
+  return references * MAX_REFERENCE_IMAGE_BYTES + mask * MAX_MASK_BYTES;
+}
+
+export class ByteBudget {
+  private used = 0;
+  private readonly waiting: Array<{ bytes: number; grant(): void }> = [];
+
+  constructor(readonly capacity: number = MAX_INPUT_BYTES_IN_FLIGHT) {}
+
+  /** Reserves `bytes` (capped at the capacity); resolves with the release, or rejects when `signal` aborts first. */
+  async reserve(bytes: number, signal: AbortSignal): Promise<() => void> {
+    const want = Math.min(bytes, this.capacity);
+    if (want <= 0) return () => {};
+    signal.throwIfAborted();
+    if (this.waiting.length === 0 && this.used + want <= this.capacity) {
+      this.used += want;
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        const entry = { bytes: want, grant: resolve };
+        this.waiting.push(entry);
+        signal.addEventListener(
+          'abort',
+          () => {
+            const i = this.waiting.indexOf(entry);
+            if (i < 0) return; // already granted: the caller releases as usual
+            this.waiting.splice(i, 1);
+            this.grantWaiting();
+            reject(signal.reason);
+          },
+          { once: true },
+        );
+      });
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.used -= want;
+      this.grantWaiting();
+    };
+  }
+
+  /** First come, first served: the head waits until it fits, so a large task is not starved. */
+  private grantWaiting(): void {
+    for (let next = this.waiting[0]; next && this.used + next.bytes <= this.capacity; next = this.waiting[0]) {
+      this.waiting.shift();
+      this.used += next.bytes;
+      next.grant();
+    }
+  }
+}
+
+/** The one budget of this process, shared by its worker's task runners. */
+export const inputBudget = new ByteBudget();

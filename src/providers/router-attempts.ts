@@ -1,0 +1,99 @@
+// The attempt log: one row per call the router makes for a task (table task_attempts, migration
+// 0004), so the task's owner can see which upstreams were tried, how each ended, and which one
+// finally served. Writing it is best effort — a failed log write never fails a generation.
+import type { Executor } from '../tasks/task-store.js';
+
+export type AttemptOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+
+export interface TaskAttempt {
+  attempt: number;
+  taskRun: number;
+  provider: string;
+  providerType: string;
+  upstreamModel: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  outcome: AttemptOutcome;
+  error: { code: string; message: string } | null;
+  httpStatus: number | null;
+}
+
+export interface AttemptEnd {
+  outcome: Exclude<AttemptOutcome, 'running'>;
+  errorCode?: string;
+  errorMessage?: string;
+  httpStatus?: number | undefined;
+  endedAt: number;
+}
+
+export interface AttemptLog {
+  /** The highest attempt number already recorded for the task (0 when none). */
+  last(): Promise<number>;
+  start(a: { attempt: number; taskRun: number; provider: string; providerType: string; upstreamModel: string | undefined; startedAt: number }): Promise<void>;
+  end(attempt: number, e: AttemptEnd): Promise<void>;
+}
+
+export function createAttemptLog(db: Executor, taskId: string, onError: (err: unknown) => void): AttemptLog {
+  return {
+    async last() {
+      try {
+        const row = await db.selectFrom('task_attempts').select((eb) => eb.fn.max('attempt').as('n')).where('task_id', '=', taskId).executeTakeFirst();
+        return Number(row?.n ?? 0) || 0;
+      } catch (err) {
+        onError(err);
+        return 0;
+      }
+    },
+    async start(a) {
+      await db
+        .insertInto('task_attempts')
+        .values({
+          task_id: taskId,
+          attempt: a.attempt,
+          task_run: a.taskRun,
+          provider: a.provider,
+          provider_type: a.providerType,
+          upstream_model: a.upstreamModel ?? null,
+          started_at: a.startedAt,
+          ended_at: null,
+          outcome: 'running',
+          error_code: null,
+          error_message: null,
+          http_status: null,
+        })
+        .execute()
+        .catch(onError);
+    },
+    async end(attempt, e) {
+      await db
+        .updateTable('task_attempts')
+        .set({
+          ended_at: e.endedAt,
+          outcome: e.outcome,
+          error_code: e.errorCode ?? null,
+          error_message: e.errorMessage ?? null,
+          http_status: e.httpStatus ?? null,
+        })
+        .where('task_id', '=', taskId)
+        .where('attempt', '=', attempt)
+        .execute()
+        .catch(onError);
+    },
+  };
+}
+
+export async function listAttempts(db: Executor, taskId: string): Promise<TaskAttempt[]> {
+  const rows = await db.selectFrom('task_attempts').selectAll().where('task_id', '=', taskId).orderBy('attempt', 'asc').execute();
+  return rows.map((r) => ({
+    attempt: Number(r.attempt),
+    taskRun: Number(r.task_run),
+    provider: r.provider,
+    providerType: r.provider_type,
+    upstreamModel: r.upstream_model,
+    startedAt: Number(r.started_at),
+    endedAt: r.ended_at === null ? null : Number(r.ended_at),
+    outcome: r.outcome as AttemptOutcome,
+    error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
+    httpStatus: r.http_status === null ? null : Number(r.http_status),
+  }));
+}

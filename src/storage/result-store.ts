@@ -1,0 +1,92 @@
+// Where finished images go: bytes into the blob store, a row into the blobs table (for retention),
+// and links out through the signer (or the store's own presigned URLs).
+import type { Db } from '../db/database.js';
+import type { Clock } from '../core/clock.js';
+import type { Task } from '../core/task.js';
+import type { BlobStore } from './blob-store.js';
+import type { LinkSigner } from './signed-links.js';
+
+const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
+
+export function extensionFor(mediaType: string): string {
+  return EXT[mediaType] ?? 'bin';
+}
+
+export interface ResultStoreOptions {
+  retentionSeconds: number;
+  linkTtlSeconds: number;
+}
+
+export class ResultStore {
+  constructor(
+    private readonly db: Db,
+    readonly blobs: BlobStore,
+    private readonly signer: LinkSigner,
+    private readonly clock: Clock,
+    readonly options: ResultStoreOptions,
+  ) {}
+
+  /** Stores bytes under `key` with the retention period, remembering which task they belong to. */
+  async save(key: string, data: Uint8Array, contentType: string, taskId: string | null, kind: 'result' | 'input'): Promise<void> {
+    await this.blobs.put(key, data, contentType);
+    const now = this.clock.now();
+    await this.db.kysely
+      .insertInto('blobs')
+      .values({
+        key,
+        task_id: taskId,
+        kind,
+        content_type: contentType,
+        size: data.byteLength,
+        created_at: now,
+        expires_at: now + this.options.retentionSeconds * 1000,
+        deleted_at: null,
+      })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+  }
+
+  /** Deletes blobs now (e.g. images a worker made for a task it no longer owns). */
+  async discard(keys: string[]): Promise<void> {
+    for (const key of keys) await this.blobs.delete(key);
+    if (keys.length > 0) {
+      await this.db.kysely.updateTable('blobs').set({ deleted_at: this.clock.now() }).where('key', 'in', keys).execute();
+    }
+  }
+
+  /** When a task's result links expire (unix seconds): a fixed time after it finished. */
+  linkExpiry(task: Pick<Task, 'finishedAt'>): number {
+    const finished = task.finishedAt ?? this.clock.now();
+    return Math.floor(finished / 1000) + this.options.linkTtlSeconds;
+  }
+
+  async url(key: string, expiresAt: number): Promise<string> {
+    return this.blobs.presign ? this.blobs.presign(key, expiresAt) : this.signer.url(key, expiresAt);
+  }
+
+  /** The result links of a succeeded task (empty otherwise). */
+  async resultUrls(task: Task): Promise<string[]> {
+    if (task.status !== 'succeeded' || !task.result) return [];
+    const expires = this.linkExpiry(task);
+    return Promise.all(task.result.images.map((img) => this.url(img.key, expires)));
+  }
+
+  async isDeleted(key: string): Promise<boolean> {
+    const row = await this.db.kysely.selectFrom('blobs').select('deleted_at').where('key', '=', key).executeTakeFirst();
+    return row?.deleted_at != null;
+  }
+
+  /** Deletes blobs past their retention; returns how many went. */
+  async sweep(limit = 500): Promise<number> {
+    const now = this.clock.now();
+    const due = await this.db.kysely
+      .selectFrom('blobs')
+      .select('key')
+      .where('deleted_at', 'is', null)
+      .where('expires_at', '<', now)
+      .limit(limit)
+      .execute();
+    await this.discard(due.map((d) => d.key));
+    return due.length;
+  }
+}

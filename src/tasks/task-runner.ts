@@ -1,0 +1,202 @@
+// Runs one claimed task to its end: load inputs, call the provider (fanning out n when a call
+// can make fewer), store the images, then finish by compare-and-set. While it runs it renews its
+// lease, and it stops at once when the task is cancelled, the lease is lost, the task runs too
+// long, or the process shuts down — each of which ends the task differently.
+import { EaselError, toEaselError } from '../core/errors.js';
+import type { Task, StoredImage } from '../core/task.js';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../db/database.js';
+import type { InputImage, InputMask, ProgressUpdate } from '../providers/spec.js';
+import type { ProviderRegistry } from '../providers/provider-registry.js';
+import type { ResultStore } from '../storage/result-store.js';
+import { extensionFor } from '../storage/result-store.js';
+import type { TaskService } from './task-service.js';
+import type { PromptEnhancer } from '../enhance/prompt-enhancer.js';
+import * as store from './task-store.js';
+import { inputBudget, worstCaseInputBytes } from '../intake/input-budget.js';
+
+export type StopReason = 'cancelled' | 'lost' | 'timeout' | 'shutdown';
+
+export class StopSignal extends Error {
+  constructor(readonly reason: StopReason) {
+    super(`task stopped: ${reason}`);
+    this.name = 'AbortError';
+  }
+}
+
+export interface TaskInputs {
+  files: InputImage[];
+  mask: InputMask | undefined;
+}
+
+/** Fetches (or reads back) a task's reference images and mask; the intake implements it. */
+export type InputLoader = (task: Task, signal: AbortSignal) => Promise<TaskInputs>;
+
+export interface RunnerDeps {
+  db: Db;
+  service: TaskService;
+  results: ResultStore;
+  providers: ProviderRegistry;
+  loadInputs: InputLoader;
+  /** kie's isEnhance: rewrites the prompt before any provider sees it (src/enhance/). */
+  enhancePrompt?: PromptEnhancer;
+  clock: Clock;
+  workerId: string;
+  leaseMs: number;
+  taskTimeoutMs: number;
+  log: RunnerLog;
+}
+
+export interface RunnerLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  /** pino's child loggers: every line a runner logs then names its task, attempt and worker. */
+  child?(bindings: Record<string, unknown>): RunnerLog;
+}
+
+/** Backoff before a retry: 1 s, 2 s, 4 s … capped at a minute, with jitter so retries spread. */
+export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base / 2 + (base / 2) * random());
+}
+
+const PROGRESS_WRITE_INTERVAL_MS = 250;
+
+export class TaskRunner {
+  private readonly controller = new AbortController();
+  private reason: StopReason | undefined;
+
+  private readonly deps: RunnerDeps;
+
+  constructor(
+    deps: RunnerDeps,
+    readonly task: Task,
+  ) {
+    this.deps = { ...deps, log: deps.log.child?.({ taskId: task.id, attempt: task.attempts, workerId: deps.workerId }) ?? deps.log };
+  }
+
+  stop(reason: StopReason): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller.abort(new StopSignal(reason));
+  }
+
+  async run(): Promise<void> {
+    const { deps, task } = this;
+    const unsubscribe = deps.service.events.subscribe(task.id, (e) => {
+      if (e.type === 'state' && e.task.status !== 'running') this.stop('cancelled');
+    });
+    const heartbeat = setInterval(() => {
+      store
+        .renewLease(deps.db.kysely, task.id, deps.workerId, deps.clock.now(), deps.leaseMs)
+        .then((held) => {
+          if (!held) this.stop('lost'); // cancelled elsewhere, or reaped after a stall
+        })
+        .catch((err) => deps.log.warn({ err, taskId: task.id }, 'lease renewal failed'));
+    }, Math.max(50, Math.floor(deps.leaseMs / 3)));
+    const elapsed = deps.clock.now() - (task.startedAt ?? deps.clock.now());
+    const timeout = setTimeout(() => this.stop('timeout'), Math.max(0, deps.taskTimeoutMs - elapsed));
+    try {
+      await this.generateAndStore();
+    } catch (err) {
+      await this.handleFailure(err);
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(timeout);
+      unsubscribe();
+    }
+  }
+
+  private async generateAndStore(): Promise<void> {
+    const { deps, task } = this;
+    const signal = this.controller.signal;
+    // isEnhance: this run generates from the rewritten prompt (the stored request keeps the original).
+    const enhanced = await deps.enhancePrompt?.(task, signal);
+    if (enhanced) {
+      task.request.prompt = enhanced.prompt;
+      task.warnings.push(...enhanced.warnings);
+    }
+    // Inputs stay in memory from their download until the provider call ends: room for them is
+    // reserved first, so a burst of tasks with large references cannot exhaust the process
+    // (src/intake/input-budget.ts; 4.6 GB for 100 such tasks in the memory benchmark without it).
+    const release = await inputBudget.reserve(worstCaseInputBytes(task.request), signal);
+    let generated: Awaited<ReturnType<typeof deps.providers.generate>>;
+    try {
+      const inputs = await deps.loadInputs(task, signal);
+      // Which upstreams, in which order, with which retries: the router's (src/providers/router.ts).
+      generated = await deps.providers.generate({
+        task,
+        inputs,
+        signal,
+        onProgress: this.progressReporter(signal),
+        db: deps.db.kysely,
+      });
+    } finally {
+      release();
+    }
+    const { images, warnings, usage, providerMetadata, provider } = generated;
+    const keys = images.map((img, i) => `results/${task.id}/${task.attempts}-${i}.${extensionFor(img.mediaType)}`);
+    const stored: StoredImage[] = [];
+    for (const [i, img] of images.entries()) {
+      await deps.results.save(keys[i]!, img.data, img.mediaType, task.id, 'result');
+      stored.push({ key: keys[i]!, mediaType: img.mediaType, width: img.width, height: img.height, ...(img.revisedPrompt ? { revisedPrompt: img.revisedPrompt } : {}) });
+    }
+    signal.throwIfAborted();
+    const revisedPrompt = images.find((i) => i.revisedPrompt)?.revisedPrompt ?? enhanced?.prompt;
+    const done = await deps.service.finish((trx) =>
+      store.completeTask(trx, task.id, deps.workerId, {
+        result: { images: stored, ...(usage ? { usage } : {}), ...(providerMetadata ? { providerMetadata } : {}), ...(revisedPrompt ? { revisedPrompt } : {}) },
+        warnings: [...task.warnings, ...warnings],
+        provider,
+        now: deps.clock.now(),
+      }),
+    );
+    // Not ours any more (cancelled or reaped in the meantime): the images are nobody's.
+    if (!done) await deps.results.discard(keys);
+  }
+
+  /** Publishes the generation's progress as events and writes it to the task now and then. */
+  private progressReporter(signal: AbortSignal): (u: ProgressUpdate) => void {
+    const { deps, task } = this;
+    let lastWrite = 0;
+    let written = task.progress;
+    return (u) => {
+      if (signal.aborted) return;
+      // 100 is only ever written by completion; a running task tops out at 99.
+      const overall = Math.min(99, Math.floor(u.percent));
+      deps.service.events.publish({ type: 'progress', taskId: task.id, progress: overall, ...(u.partialImage ? { partialImage: u.partialImage } : {}) });
+      const now = deps.clock.now();
+      if (overall > written && now - lastWrite >= PROGRESS_WRITE_INTERVAL_MS) {
+        lastWrite = now;
+        written = overall;
+        store.updateProgress(deps.db.kysely, task.id, deps.workerId, overall, now).catch((err) => deps.log.warn({ err }, 'progress write failed'));
+      }
+    };
+  }
+
+  private async handleFailure(err: unknown): Promise<void> {
+    const { deps, task } = this;
+    const now = deps.clock.now();
+    switch (this.reason) {
+      case 'cancelled':
+      case 'lost':
+        return; // the task's outcome is someone else's to write now
+      case 'shutdown':
+        await store.releaseTask(deps.db.kysely, task.id, deps.workerId, now);
+        return;
+      case 'timeout':
+        await deps.service.finish((trx) =>
+          store.failTask(trx, task.id, deps.workerId, { code: 'generation_timeout', message: `The task ran longer than ${Math.round(deps.taskTimeoutMs / 1000)} s and was stopped.` }, now),
+        );
+        return;
+    }
+    const e = toEaselError(err);
+    if (e.code === 'internal_error') deps.log.error({ err, taskId: task.id }, 'task failed with an unexpected error');
+    if (e.retryable && task.attempts < task.maxAttempts) {
+      const wait = Math.max(retryDelayMs(task.attempts), (e.retryAfterSeconds ?? 0) * 1000);
+      const held = await store.retryLater(deps.db.kysely, task.id, deps.workerId, now + wait, { code: e.code, message: e.message }, now);
+      if (held) return;
+    }
+    await deps.service.finish((trx) => store.failTask(trx, task.id, deps.workerId, { code: e.code, message: e.message }, now));
+  }
+}

@@ -1,0 +1,107 @@
+// The core's front door for tasks: submit, read, cancel, and finishing a task with its follow-up
+// work (settling credits, queueing callbacks) in the same transaction as the state change, so a
+// crash can never leave a finished task without its follow-ups. Other modules add follow-ups
+// through hooks instead of being called from here by name.
+import type { Db } from '../db/database.js';
+import { EaselError } from '../core/errors.js';
+import type { Task } from '../core/task.js';
+import type { Clock } from '../core/clock.js';
+import * as store from './task-store.js';
+import type { Executor, NewTask } from './task-store.js';
+import type { TaskEventBus } from './task-events.js';
+import { findIdempotencyRecord, matchIdempotency, recordIdempotencyKey } from '../accounts/idempotency-store.js';
+
+/** Runs inside the submit transaction before the insert; may throw to refuse (e.g. short credit). */
+export type SubmitHook = (trx: Executor, task: NewTask) => Promise<void>;
+/** Runs inside the transaction that moved a task to a terminal state. */
+export type TerminalHook = (trx: Executor, task: Task) => Promise<void>;
+
+export class TaskService {
+  private readonly submitHooks: SubmitHook[] = [];
+  private readonly terminalHooks: TerminalHook[] = [];
+
+  constructor(
+    readonly db: Db,
+    readonly events: TaskEventBus,
+    readonly clock: Clock,
+  ) {}
+
+  onSubmit(hook: SubmitHook): void {
+    this.submitHooks.push(hook);
+  }
+
+  onTerminal(hook: TerminalHook): void {
+    this.terminalHooks.push(hook);
+  }
+
+  async submit(task: Omit<NewTask, 'now'>): Promise<Task> {
+    // Idempotency-Key: a repeat gets the task the first request created, with no second hold.
+    const repeat = () => (task.idempotency ? this.idempotentRepeat(task.ownerId, task.idempotency) : undefined);
+    const earlier = await repeat();
+    if (earlier) return earlier;
+    const full: NewTask = { ...task, now: this.clock.now() };
+    let created: Task;
+    try {
+      created = await this.db.kysely.transaction().execute(async (trx) => {
+        for (const hook of this.submitHooks) await hook(trx, full);
+        const t = await store.insertTask(trx, full);
+        if (full.idempotency) await recordIdempotencyKey(trx, { ownerId: full.ownerId, ...full.idempotency, taskId: t.id, now: full.now });
+        return t;
+      });
+    } catch (err) {
+      // A submit with the same key won the race (the unique key refused ours, or its hold took
+      // the credits ours needed): answer with its task.
+      const winner = await repeat();
+      if (winner) return winner;
+      throw err;
+    }
+    this.events.publish({ type: 'state', taskId: created.id, task: created });
+    this.events.notifyQueued();
+    return created;
+  }
+
+  private async idempotentRepeat(ownerId: string, idem: { key: string; requestHash: string }): Promise<Task | undefined> {
+    const record = await findIdempotencyRecord(this.db.kysely, ownerId, idem.key);
+    if (!record) return undefined;
+    const task = await store.getOwnedTask(this.db.kysely, matchIdempotency(record, idem.requestHash), ownerId);
+    if (!task) throw new EaselError('conflict', 'The task this Idempotency-Key created no longer exists; use a new key.', { param: 'Idempotency-Key' });
+    return task;
+  }
+
+  async getOwned(id: string, ownerId: string): Promise<Task> {
+    const task = await store.getOwnedTask(this.db.kysely, id, ownerId);
+    if (!task) throw new EaselError('task_not_found', 'Task not found or expired.', { param: 'task_id' });
+    return task;
+  }
+
+  /**
+   * Applies a terminal state change and its follow-ups atomically. `change` is a compare-and-set
+   * that returns the updated task, or undefined when the task was not in the expected state (then
+   * nothing else happens).
+   */
+  async finish(change: (trx: Executor) => Promise<Task | undefined>): Promise<Task | undefined> {
+    const task = await this.db.kysely.transaction().execute(async (trx) => {
+      const t = await change(trx);
+      if (t) for (const hook of this.terminalHooks) await hook(trx, t);
+      return t;
+    });
+    if (task) this.events.publish({ type: 'state', taskId: task.id, task });
+    return task;
+  }
+
+  /** Cancels a queued or running task of this owner; a running worker sees its writes refused. */
+  async cancel(id: string, ownerId: string): Promise<Task> {
+    for (let i = 0; i < 3; i++) {
+      const task = await this.getOwned(id, ownerId);
+      if (task.status !== 'queued' && task.status !== 'running') {
+        throw new EaselError('conflict', `The task has already ended (${task.status}) and can no longer be cancelled.`, {
+          param: 'task_id',
+        });
+      }
+      const cancelled = await this.finish((trx) => store.cancelTask(trx, task, this.clock.now()));
+      if (cancelled) return cancelled;
+      // The task moved (queued → running) between the read and the write: read it again.
+    }
+    throw new EaselError('conflict', 'The task changed while it was being cancelled; try again.');
+  }
+}

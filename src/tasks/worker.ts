@@ -1,0 +1,104 @@
+// The worker loop: claims runnable tasks up to its concurrency, runs each with a TaskRunner, and
+// sleeps until new work is queued (in-process wake-up) or the next poll. Stopping stops claiming,
+// lets running tasks finish for a grace period, then releases the rest back to the queue.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import type { Task } from '../core/task.js';
+import { claimTasks } from './task-store.js';
+import { Doorbell } from '../core/doorbell.js';
+import { TaskRunner, type RunnerDeps } from './task-runner.js';
+
+export interface WorkerOptions {
+  concurrency: number;
+  pollIntervalMs: number;
+}
+
+export class Worker {
+  readonly id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly runners = new Map<string, { runner: TaskRunner; done: Promise<void> }>();
+  private stopping = false;
+  private loopDone: Promise<void> | undefined;
+  private readonly doorbell = new Doorbell();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: Omit<RunnerDeps, 'workerId'>,
+    private readonly options: WorkerOptions,
+  ) {}
+
+  get db(): Db {
+    return this.deps.db;
+  }
+
+  get inFlight(): number {
+    return this.runners.size;
+  }
+
+  start(): void {
+    if (this.loopDone) return;
+    this.unsubscribe = this.deps.service.events.onQueued(() => this.wake());
+    this.loopDone = this.loop();
+  }
+
+  private ringScheduled = false;
+
+  /**
+   * Rings once the current turn of the event loop is over, so runners that finish in the same
+   * turn free their slots together and are refilled by one claim instead of one claim each (a
+   * claim is a read and a write: on SQLite the largest per-task cost in the pipeline benchmark,
+   * bench/ and README "Performance").
+   */
+  private wake(): void {
+    if (this.ringScheduled) return;
+    this.ringScheduled = true;
+    setImmediate(() => {
+      this.ringScheduled = false;
+      this.doorbell.ring();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      const free = this.options.concurrency - this.runners.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const tasks = await claimTasks(this.deps.db, this.id, free, this.deps.clock.now(), this.deps.leaseMs);
+          claimed = tasks.length;
+          for (const task of tasks) this.launch(task);
+        } catch (err) {
+          this.deps.log.error({ err }, 'claiming tasks failed');
+        }
+      }
+      if (this.stopping) break;
+      if (claimed === 0 || claimed < free) await this.doorbell.wait(this.options.pollIntervalMs);
+    }
+  }
+
+  private launch(task: Task): void {
+    const runner = new TaskRunner({ ...this.deps, workerId: this.id }, task);
+    const done = runner
+      .run()
+      .catch((err) => this.deps.log.error({ err, taskId: task.id }, 'task runner crashed'))
+      .finally(() => {
+        this.runners.delete(task.id);
+        this.wake(); // a slot is free
+      });
+    this.runners.set(task.id, { runner, done });
+  }
+
+  /** Stops claiming; waits up to graceMs for running tasks, then hands the rest back to the queue. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe?.();
+    this.wake();
+    await this.loopDone;
+    const all = () => Promise.all([...this.runners.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const { runner } of this.runners.values()) runner.stop('shutdown');
+    await all();
+  }
+}

@@ -1,0 +1,50 @@
+// Runs `easel serve` as a real child process (the way a user starts it), for tests that kill it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
+
+export interface EaselProcess {
+  child: ChildProcess;
+  /** The HTTP base URL, for api/all roles. */
+  url: string | undefined;
+  output(): string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export async function spawnEasel(env: Record<string, string>, args: string[] = []): Promise<EaselProcess> {
+  const child = spawn(process.execPath, ['--enable-source-maps', MAIN, 'serve', ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: '0', EASEL_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string | undefined>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`easel did not start:\n${out}`)), 60_000);
+    const check = () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m || /worker only/.test(out)) {
+        clearTimeout(timer);
+        resolve(m?.[1]);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`easel exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+  return {
+    child,
+    url,
+    output: () => out,
+    exited,
+    kill(signal = 'SIGKILL') {
+      child.kill(signal);
+    },
+  };
+}
