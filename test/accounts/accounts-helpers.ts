@@ -82,14 +82,20 @@ export async function taskRows(db: Kysely<Database>, ownerId: string) {
 
 /** Waits until none of the key's tasks is queued or running. */
 export async function allTasksEnded(db: Kysely<Database>, ownerId: string, timeoutMs = 30_000): Promise<void> {
-  await eventually(
-    async () => {
-      const open = await db.selectFrom('tasks').select('id').where('owner_id', '=', ownerId).where('status', 'in', ['queued', 'running']).execute();
-      return open.length === 0;
-    },
-    timeoutMs,
-    'every task to end',
-  );
+  const open = () =>
+    db
+      .selectFrom('tasks')
+      .select(['id', 'status', 'attempts', 'lease_owner', 'lease_expires_at', 'run_after', 'updated_at'])
+      .where('owner_id', '=', ownerId)
+      .where('status', 'in', ['queued', 'running'])
+      .execute();
+  try {
+    await eventually(async () => (await open()).length === 0, timeoutMs, 'every task to end');
+  } catch (err) {
+    // Say which tasks are stuck and how, so a failure here can be diagnosed from the log alone.
+    const rows = await open();
+    throw new Error(`${(err as Error).message}: ${rows.length} still open at ${Date.now()}: ${JSON.stringify(rows.slice(0, 5))}`);
+  }
 }
 
 /**
