@@ -1,21 +1,21 @@
 // Validates easel's OpenAI-shaped bodies against OpenAI's own published OpenAPI document
 // (../shared/reference/openai-openapi.yml), so "OpenAI-compatible" is checked against the source,
-// not against our reading of it. The document is OpenAPI 3.1 with some 3.0 leftovers (`nullable`),
-// which Ajv's 2020-12 validator understands; vendor keywords (x-…) and `discriminator` are ignored.
+// not against our reading of it. The schemas the tests use are extracted from that document into
+// test/fixtures/openai-schemas.json (scripts/vendor-openai-schemas.js), because a clean clone has
+// no ../shared. The document is OpenAPI 3.1 with some 3.0 leftovers (`nullable`), which Ajv's
+// 2020-12 validator understands; vendor keywords (x-…) and `discriminator` are ignored.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 
 type Validate = ((data: unknown) => boolean) & { errors?: unknown[] | null };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** dist/test/helpers → the project root, whose sibling is shared/. */
+/** dist/test/helpers → the project root. */
 const projectRoot = path.resolve(here, '..', '..', '..');
-export const OPENAI_SPEC_PATH = process.env.EASEL_OPENAI_SPEC ?? path.resolve(projectRoot, '..', 'shared', 'reference', 'openai-openapi.yml');
+export const OPENAI_SCHEMAS_PATH = path.join(projectRoot, 'test', 'fixtures', 'openai-schemas.json');
 
 // CommonJS modules seen through NodeNext: the class is the default export's default.
 const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as unknown as new (opts: object) => {
@@ -36,22 +36,8 @@ function fixNullable(node: unknown): unknown {
   return nullable === true ? { anyOf: [fixed, { type: 'null' }] } : fixed;
 }
 
-/**
- * The parsed document. Parsing 3 MB of YAML takes seconds, so the result is kept as JSON in the
- * temp directory, keyed by the file's size and time, and read from there by later test files.
- */
 function loadSpec(): Record<string, unknown> {
-  const stat = fs.statSync(OPENAI_SPEC_PATH);
-  const cache = path.join(os.tmpdir(), `easel-openai-spec-${stat.size}-${Math.floor(stat.mtimeMs)}.json`);
-  try {
-    return JSON.parse(fs.readFileSync(cache, 'utf8')) as Record<string, unknown>;
-  } catch {
-    const doc = fixNullable(parse(fs.readFileSync(OPENAI_SPEC_PATH, 'utf8'))) as Record<string, unknown>;
-    const tmp = `${cache}.${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(doc));
-    fs.renameSync(tmp, cache);
-    return doc;
-  }
+  return fixNullable(JSON.parse(fs.readFileSync(OPENAI_SCHEMAS_PATH, 'utf8'))) as Record<string, unknown>;
 }
 
 function instance() {
@@ -68,7 +54,7 @@ function instance() {
 /** Throws with Ajv's errors when `data` is not a valid `components.schemas[name]`. */
 export function assertOpenAISchema(name: string, data: unknown): void {
   const validate = instance().getSchema(`openai#/components/schemas/${name}`);
-  if (!validate) throw new Error(`no schema ${name} in ${OPENAI_SPEC_PATH}`);
+  if (!validate) throw new Error(`no schema ${name} in ${OPENAI_SCHEMAS_PATH} (add it to scripts/vendor-openai-schemas.js)`);
   if (!validate(data)) {
     throw new Error(`not a valid OpenAI ${name}: ${JSON.stringify(validate.errors, null, 2)}\n${JSON.stringify(data, (_k, v) => (typeof v === 'string' && v.length > 200 ? `${v.slice(0, 40)}…` : v)).slice(0, 2000)}`);
   }
