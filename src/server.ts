@@ -24,6 +24,7 @@ import { LinkSigner } from './storage/signed-links.js';
 import { ResultStore } from './storage/result-store.js';
 import { TaskService } from './tasks/task-service.js';
 import { Worker } from './tasks/worker.js';
+import { warmUpRenderer } from './providers/local/procedural-art.js';
 import { startReaper } from './tasks/reaper.js';
 import { createTaskInputLoader } from './tasks/load-task-inputs.js';
 import type { LookupFn } from './intake/safe-fetch.js';
@@ -173,6 +174,9 @@ export async function startEasel(config: Readonly<Config>, options: StartOptions
     const address = app.server.address();
     if (!config.publicUrl && address && typeof address === 'object') publicUrl = `http://localhost:${address.port}`;
   }
+  // Warm the local renderer's code paths once the server is up, not during start-up, which a
+  // few throw-away renders slowed by a tenth of a second (bench/ cold start).
+  if (worker) warmUpRenderer();
   // The tokenizer (o200k tables: ~60 MB, ~300 ms of blocked event loop to load) is not warmed
   // here any more: it loads on first use — OpenAI/chat usage counts, or a prompt longer than its
   // token limit in bytes — so a server that never needs it never pays for it (bench/, README

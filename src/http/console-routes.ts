@@ -9,8 +9,18 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppContext } from './context.js';
 
-/** dist/src/http/console-routes.js → dist/console/ */
-export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
+/**
+ * dist/console/, found from this module's place under dist/: dist/src/http/ when run from tsc's
+ * output (the tests), dist/bin/ or dist/bin/chunks/ when run from the bundle (`npm start`).
+ */
+export const DEFAULT_CONSOLE_DIR = path.join(distRoot(path.dirname(fileURLToPath(import.meta.url))), 'console');
+
+function distRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (path.basename(d) === 'dist') return d;
+    if (path.dirname(d) === d) return path.resolve(dir, '..', '..');
+  }
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

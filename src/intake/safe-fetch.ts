@@ -15,7 +15,12 @@
 
 import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+
+// undici is loaded on the first outside fetch, not at start: most requests never fetch anything,
+// and loading it is a twentieth of a cold start (bench/).
+let undici: Promise<typeof import('undici')> | undefined;
+const loadUndici = () => (undici ??= import('undici'));
 import { EaselError } from '../core/errors.js';
 import { isPublicAddress } from './address-policy.js';
 import { FETCH_TIMEOUT_MS, MAX_REDIRECTS, MAX_SEND_RESPONSE_BYTES } from './limits.js';
@@ -146,7 +151,8 @@ export function createSafeFetcher(options: SafeFetcherOptions): SafeFetcher {
     fail: Failure,
   ): Promise<Dispatcher.ResponseData> {
     const addresses = await resolve(url, param, signal, fail);
-    const agent = pinnedAgent(url.hostname, addresses);
+    const { Agent, request } = await loadUndici();
+    const agent = pinnedAgent(Agent, url.hostname, addresses);
     agents.push(agent);
     const res = await request(url, {
       dispatcher: agent,
@@ -329,7 +335,7 @@ async function readCapped(res: Dispatcher.ResponseData, limit: number, fail: Fai
  * An Agent whose sockets can only reach the addresses already resolved and checked for
  * `hostname`. undici still connects "to the hostname", so SNI and certificate checks use it.
  */
-function pinnedAgent(hostname: string, addresses: ResolvedAddress[]): Agent {
+function pinnedAgent(AgentClass: typeof Agent, hostname: string, addresses: ResolvedAddress[]): Agent {
   const first = addresses[0];
   const pinned: LookupFunction = (name, lookupOptions, callback) => {
     if (first === undefined || name.toLowerCase() !== hostname.toLowerCase()) {
@@ -353,7 +359,7 @@ function pinnedAgent(hostname: string, addresses: ResolvedAddress[]): Agent {
     }
     callback(null, pick.address, pick.family);
   };
-  return new Agent({
+  return new AgentClass({
     connect: { lookup: pinned },
     // One origin, one short-lived request: no keep-alive pool worth keeping.
     connections: 1,

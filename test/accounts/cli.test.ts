@@ -4,13 +4,12 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
 import { startTestServer } from '../helpers/server.js';
 import { apiAs } from './accounts-helpers.js';
+import { EASEL_BIN } from '../helpers/process.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
+
 
 for (const engine of ['sqlite', 'postgres'] as const) {
   const skip = engine === 'postgres' ? await pgUnavailable() : undefined;
@@ -30,7 +29,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
 
     const easel = (...args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [MAIN, 'keys', ...args], { env }, (err, stdout, stderr) => {
+        execFile(process.execPath, [EASEL_BIN, 'keys', ...args], { env }, (err, stdout, stderr) => {
           resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
         });
       });

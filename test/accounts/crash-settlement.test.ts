@@ -5,16 +5,15 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { spawnEasel } from '../helpers/process.js';
 import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
 import { eventually } from '../helpers/server.js';
 import { openDatabase } from '../../src/db/database.js';
 import { apiAs, assertSettledExactlyOnce, ledgerRows, MICRO } from './accounts-helpers.js';
+import { EASEL_BIN } from '../helpers/process.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
+
 const ADMIN = 'sk-easel-crash-settle-admin-0123456789';
 
 for (const engine of ['sqlite', 'postgres'] as const) {
@@ -31,7 +30,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         EASEL_POLL_INTERVAL_MS: '100',
         ...(schema ? { DATABASE_URL: schema.url } : {}),
       };
-      const cli = await promisify(execFile)(process.execPath, [MAIN, 'keys', 'create', '--name', 'crash', '--credits', '10', '--json'], {
+      const cli = await promisify(execFile)(process.execPath, [EASEL_BIN, 'keys', 'create', '--name', 'crash', '--credits', '10', '--json'], {
         env: { PATH: process.env.PATH ?? '', ...env },
       });
       const key = JSON.parse(cli.stdout) as { id: string; key: string };

@@ -1,11 +1,10 @@
-// Runs the easel CLI as a user does — `node dist/src/main.js <args>` in a child process — and
+// Runs the easel CLI as a user does — `node bin/easel.js <args>` in a child process — and
 // collects what it printed and how it exited. Asynchronous on purpose: the test's server runs in
 // this process and must keep answering while the child talks to it.
 import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { EASEL_BIN } from '../helpers/process.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
+
 
 export interface CliResult {
   code: number | null;
@@ -14,7 +13,7 @@ export interface CliResult {
 }
 
 export function runCli(args: string[], env: Record<string, string> = {}, options: { cwd?: string } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const child = spawn(process.execPath, [EASEL_BIN, ...args], {
     // Only what the test gives: no EASEL_* from the developer's shell leaks in.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     cwd: options.cwd,

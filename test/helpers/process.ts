@@ -3,7 +3,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
+/**
+ * The package's bin, as `npx easel` runs it: bin/easel.js → the bundle in dist/bin/ (built by
+ * `npm run build`, scripts/bundle.js). Processes the tests start run what a user runs.
+ */
+export const EASEL_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/easel.js');
 
 export interface EaselProcess {
   child: ChildProcess;
@@ -15,7 +19,7 @@ export interface EaselProcess {
 }
 
 export async function spawnEasel(env: Record<string, string>, args: string[] = []): Promise<EaselProcess> {
-  const child = spawn(process.execPath, ['--enable-source-maps', MAIN, 'serve', ...args], {
+  const child = spawn(process.execPath, ['--enable-source-maps', EASEL_BIN, 'serve', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: '0', EASEL_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -19,7 +19,7 @@ import { raceAbort, throwIfAborted, untilAborted } from './abort-helpers.js';
 import { encodeImage, MEDIA_TYPES, type EncodeOptions } from './image-encoding.js';
 import { applyMask, readMaskAlpha } from './masked-edit.js';
 import { roughStage } from './partial-images.js';
-import { renderArt, warmUpRenderer } from './procedural-art.js';
+import { renderArt } from './procedural-art.js';
 import { progressMilestones, waitForPercent } from './progress-schedule.js';
 import { noDirectives, readDirectives, tidyPrompt, type DirectedPrompt } from './prompt-directives.js';
 import { decodeToRaw, type RawImage } from './raw-image.js';
@@ -53,7 +53,6 @@ export function createLocalProvider(options: LocalProviderOptions): ImageProvide
     throw new RangeError(`delayMs must be a number of milliseconds, 0 or more (got ${String(options.delayMs)})`);
   }
   const settings: Settings = { delayMs: options.delayMs, directives: options.directives ?? true };
-  warmUpRenderer();
   return Object.freeze({
     specificationVersion: 'v1' as const,
     id: options.id ?? 'local',

@@ -49,12 +49,14 @@ let warmedUp = false;
 export function warmUpRenderer(): void {
   if (warmedUp) return;
   warmedUp = true;
-  setImmediate(() => {
+  // A second after the call: the server calls this once it listens, and the first requests
+  // (a health check, above all) should not wait behind these renders.
+  setTimeout(() => {
     const prompts = ['mountain peaks', 'rolling hills', 'the sea at night', 'abstract circles'];
     void (async () => {
       for (const prompt of prompts) await renderArt({ prompt, seed: 0, index: 0, width: 160, height: 160, transparent: false });
     })().catch(() => undefined);
-  });
+  }, 1000).unref();
 }
 
 function paintRow(plan: ScenePlan, row: Float64Array, py: number): void {
