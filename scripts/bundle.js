@@ -9,6 +9,8 @@
 // Pure-JavaScript packages are bundled; packages with native code (better-sqlite3, sharp), with
 // files they find next to themselves at run time (fastify's plugins, pino's worker threads), or
 // that are loaded only for an optional backend (pg, ioredis, the AWS SDK) stay in node_modules.
+// So do CommonJS packages that easel imports lazily (undici): a split-off chunk of bundled
+// CommonJS has only a default export, where node's own loader gives the named ones.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +23,6 @@ const BUNDLED = new Set([
   'kysely',
   'openai',
   'yaml',
-  'undici',
   'commander',
   'ipaddr.js',
   'standardwebhooks',
@@ -41,7 +42,8 @@ const packageOf = (specifier) => (specifier.startsWith('@') ? specifier.split('/
 fs.rmSync(path.join(root, 'dist/bin'), { recursive: true, force: true });
 
 await build({
-  entryPoints: { easel: path.join(root, 'dist/src/main.js') },
+  // easel.js: the CLI (bin/easel.js, npm start); index.js: the library (`import … from 'easel'`).
+  entryPoints: { easel: path.join(root, 'dist/src/main.js'), index: path.join(root, 'dist/src/index.js') },
   outdir: path.join(root, 'dist/bin'),
   bundle: true,
   // Dynamic imports stay lazy: each becomes a chunk loaded when first needed.

@@ -1,4 +1,4 @@
-// easel under test, in a process of its own: startEasel() as the CLI assembles it, configured
+// easel under test, in a process of its own: startEasel() from the bundle, as the CLI assembles it, configured
 // from the environment the parent passes (plus PORT=0 on loopback), optionally with an injected
 // provider registry. Answers a few commands the scenarios need (task counts and timings, memory).
 import fs from 'node:fs';
@@ -8,12 +8,12 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
 import sharp from 'sharp';
 import pino from 'pino';
-import { sql } from 'kysely';
-import { loadConfig } from '../../src/config.js';
-import { startEasel, type EaselServer } from '../../src/server.js';
-import { singleProviderRegistry } from '../../src/providers/provider-registry.js';
-import type { ImageProviderV1 } from '../../src/providers/spec.js';
+import type { EaselServer, ImageProviderV1 } from '../../src/index.js';
 import { childArgs, serveParent } from '../lib/child.js';
+
+// The bundle users run (dist/bin/, scripts/bundle.js), not tsc's module-per-file output: the
+// figures (memory above all) are those of what `npm start` starts. Types come from the source.
+const { loadConfig, startEasel, singleProviderRegistry } = (await import(new URL('../../bin/index.js', import.meta.url).href)) as typeof import('../../src/index.js');
 
 export type ProviderChoice = 'configured' | 'instant' | 'stall';
 
@@ -82,7 +82,9 @@ async function main(): Promise<void> {
         return out;
       },
       async analyze() {
-        // Fresh statistics after a bulk seed, as a long-running database would have.
+        // Fresh statistics after a bulk seed, as a long-running database would have. (kysely is
+        // loaded here only: at the top, a second copy of it would count in the memory figures.)
+        const { sql } = await import('kysely');
         if (server.db.engine === 'postgres') await sql`analyze`.execute(k);
         else await sql`pragma optimize`.execute(k);
         return true;
