@@ -90,13 +90,13 @@ export function createCrossProcessEventBus(options: RemoteBusOptions): CrossProc
     })();
   };
 
-  const send = (message: WireMessage): void => {
-    if (closed) return;
-    let text = JSON.stringify(message);
-    if (Buffer.byteLength(text) > transport.maxMessageBytes && message.img) {
-      delete message.img;
-      text = JSON.stringify(message);
-    }
+  // Messages sent in one turn of the event loop go out together: as one JSON array per transport
+  // message, and "work was queued" only once. On PostgreSQL each message is a NOTIFY through the
+  // pool; one per event was two round trips per submit (bench/, README "Performance").
+  let outbox: WireMessage[] = [];
+  let queuedInOutbox = false;
+
+  const transmit = (text: string): void => {
     transport.send(text).then(
       () => {
         if (sendFailing) log.info({ transport: transport.name }, 'task events reach other processes again');
@@ -110,13 +110,52 @@ export function createCrossProcessEventBus(options: RemoteBusOptions): CrossProc
     );
   };
 
+  const flush = (): void => {
+    const messages = outbox;
+    outbox = [];
+    queuedInOutbox = false;
+    if (closed) return;
+    let batch: string[] = [];
+    let bytes = 2;
+    for (const message of messages) {
+      let text = JSON.stringify(message);
+      if (Buffer.byteLength(text) + 2 > transport.maxMessageBytes && message.img) {
+        delete message.img;
+        text = JSON.stringify(message);
+      }
+      const size = Buffer.byteLength(text) + 1;
+      if (batch.length > 0 && bytes + size > transport.maxMessageBytes) {
+        transmit(`[${batch.join(',')}]`);
+        batch = [];
+        bytes = 2;
+      }
+      batch.push(text);
+      bytes += size;
+    }
+    if (batch.length > 0) transmit(`[${batch.join(',')}]`);
+  };
+
+  const send = (message: WireMessage): void => {
+    if (closed) return;
+    if (message.k === 'q') {
+      if (queuedInOutbox) return;
+      queuedInOutbox = true;
+    }
+    if (outbox.length === 0) setImmediate(flush);
+    outbox.push(message);
+  };
+
   const receive = (text: string): void => {
-    let m: WireMessage;
+    let parsed: unknown;
     try {
-      m = JSON.parse(text) as WireMessage;
+      parsed = JSON.parse(text);
     } catch {
       return; // not ours
     }
+    for (const m of Array.isArray(parsed) ? parsed : [parsed]) handle(m as WireMessage);
+  };
+
+  const handle = (m: WireMessage): void => {
     if (!m || typeof m !== 'object' || m.o === origin) return;
     if (m.k === 'q') {
       local.notifyQueued();
