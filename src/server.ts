@@ -31,6 +31,7 @@ import type { ProviderRegistry } from './providers/provider-registry.js';
 import { buildRouter, readRoutingConfig } from './providers/provider-config.js';
 import { storePublisher } from './providers/upstream/input-links.js';
 import { registerTaskAttemptsRoutes } from './http/task-attempts-routes.js';
+import { registerTaskInputsRoutes } from './http/task-inputs-routes.js';
 import { buildApp } from './http/app.js';
 import { consoleRoutes } from './http/console-routes.js';
 import type { AppContext } from './http/context.js';
@@ -139,7 +140,7 @@ export async function startEasel(config: Readonly<Config>, options: StartOptions
   if (config.role !== 'api') {
     const loadInputs = createTaskInputLoader({ config, results, ...(options.lookup ? { lookup: options.lookup } : {}) });
     worker = new Worker(
-      { db, service, results, providers, loadInputs, enhancePrompt, clock, leaseMs: config.leaseMs, taskTimeoutMs: config.taskTimeoutMs, log },
+      { db, service, results, providers, loadInputs, enhancePrompt, clock, leaseMs: config.leaseMs, taskTimeoutMs: config.taskTimeoutMs, intakeLimits: config.intake, log },
       { concurrency: config.workerConcurrency, pollIntervalMs: config.pollIntervalMs },
     );
     worker.start();
@@ -165,6 +166,7 @@ export async function startEasel(config: Readonly<Config>, options: StartOptions
       registerToapisRoutes,
       registerNativeRoutes,
       registerTaskAttemptsRoutes,
+      registerTaskInputsRoutes,
       ...webhooks.routes,
       registerKieRoutes,
       consoleRoutes(),

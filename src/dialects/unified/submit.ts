@@ -38,14 +38,17 @@ export async function parseUnifiedBody(raw: unknown, ctx: AppContext) {
   if (!(await withinTokenLimit(body.prompt, UNIFIED_PROMPT_TOKEN_LIMIT))) {
     throw new EaselError('invalid_request', `'prompt' is limited to ${UNIFIED_PROMPT_TOKEN_LIMIT} tokens.`, { param: 'prompt' });
   }
-  const urls = [...(body.image_urls ?? []), ...(body.reference_images ?? [])];
-  const param = body.image_urls ? 'image_urls' : 'reference_images';
-  if (urls.length > MAX_REFERENCE_IMAGES) {
-    throw new EaselError('invalid_request', `At most ${MAX_REFERENCE_IMAGES} reference images are allowed; got ${urls.length}.`, { param });
+  // image_urls, then seed 003's reference_images: each URL keeps the name it was sent under.
+  const given = [
+    ...(body.image_urls ?? []).map((url, i) => ({ url, param: `image_urls[${i}]` })),
+    ...(body.reference_images ?? []).map((url, i) => ({ url, param: `reference_images[${i}]` })),
+  ];
+  if (given.length > MAX_REFERENCE_IMAGES) {
+    throw new EaselError('invalid_request', `At most ${MAX_REFERENCE_IMAGES} reference images are allowed; got ${given.length}.`, {
+      param: body.image_urls ? 'image_urls' : 'reference_images',
+    });
   }
-  const referenceUrls = urls.map((u, i) =>
-    checkOutboundUrl(u, { allowPrivate: ctx.config.allowPrivateUrls, allowHttp: true, param: `${param}[${i}]` }).toString(),
-  );
+  const referenceUrls = given.map((g) => checkOutboundUrl(g.url, { allowPrivate: ctx.config.allowPrivateUrls, allowHttp: true, param: g.param }).toString());
   let maskUrl: string | undefined;
   if (body.mask_url !== undefined) {
     if (referenceUrls.length === 0) throw new EaselError('invalid_request', "'mask_url' needs a reference image in 'image_urls'.", { param: 'mask_url' });
@@ -66,6 +69,7 @@ export async function parseUnifiedBody(raw: unknown, ctx: AppContext) {
     aspectRatio,
     referenceUrls,
     maskUrl,
+    inputParams: { references: given.map((g) => g.param), mask: 'mask_url' },
     maskSemantics: 'luminance',
     callbackUrl,
   });
