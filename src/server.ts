@@ -154,7 +154,7 @@ export async function startEasel(config: Readonly<Config>, options: StartOptions
   let app: FastifyInstance | undefined;
   let rpmLimiter: RpmLimiter | undefined;
   if (config.role !== 'worker') {
-    const ctx: AppContext = { config, db, service, results, signer, clock, log: log as FastifyBaseLogger, publicUrl: () => publicUrl };
+    const ctx: AppContext = { config, db, service, results, signer, clock, log: log as FastifyBaseLogger, publicUrl: () => publicUrl, callbackTargets: webhooks.callbackTargets };
     rpmLimiter = await RpmLimiter.create({ store: config.rateLimitStore, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, log });
     app = await buildApp(ctx, [
       // First: its RPM hook must cover every route registered after it.

@@ -20,12 +20,16 @@ export function estimatedSeconds(ctx: AppContext): number {
   return Math.max(1, Math.ceil(ctx.config.localDelayMs / 1000));
 }
 
-/** Checks a callback URL by seed 002's rules: https only (http while private URLs are allowed), ≤ 2048 chars, no private targets. */
-export function checkCallbackUrl(raw: string, ctx: AppContext, param: string): string {
+/**
+ * Checks a callback URL by seed 002's rules: https only (http while private URLs are allowed),
+ * ≤ 2048 chars, no private targets — neither as an address in the URL nor as what its name
+ * resolves to now (each send checks again, with a fresh lookup).
+ */
+export async function checkCallbackUrl(raw: string, ctx: AppContext, param: string): Promise<string> {
   if (raw.length > MAX_CALLBACK_URL_LENGTH) {
     throw new EaselError('invalid_request', `'${param}' must be at most ${MAX_CALLBACK_URL_LENGTH} characters long.`, { param });
   }
-  return checkOutboundUrl(raw, { allowPrivate: ctx.config.allowPrivateUrls, allowHttp: ctx.config.allowPrivateUrls, param }).toString();
+  return (await ctx.callbackTargets.checkTarget(raw, { param })).toString();
 }
 
 export async function parseUnifiedBody(raw: unknown, ctx: AppContext) {
@@ -57,7 +61,7 @@ export async function parseUnifiedBody(raw: unknown, ctx: AppContext) {
     }
     maskUrl = checkOutboundUrl(body.mask_url, { allowPrivate: ctx.config.allowPrivateUrls, allowHttp: true, param: 'mask_url' }).toString();
   }
-  const callbackUrl = body.callback_url === undefined ? undefined : checkCallbackUrl(body.callback_url, ctx, 'callback_url');
+  const callbackUrl = body.callback_url === undefined ? undefined : await checkCallbackUrl(body.callback_url, ctx, 'callback_url');
   const sizeLabel = body.size ?? '1:1';
   const { size, aspectRatio } = resolveSize(sizeLabel)!;
   const request = defaultRequest({
