@@ -9,7 +9,7 @@ import { EaselError } from '../../core/errors.js';
 import { syncTaskId, unifiedTaskId } from '../../core/ids.js';
 import { inspectImage } from '../../intake/image-check.js';
 import { MAX_REFERENCE_IMAGES, type IntakeLimits } from '../../intake/limits.js';
-import { normalizeMask } from '../../intake/mask-check.js';
+import { checkMaskAlone, normalizeMask } from '../../intake/mask-check.js';
 import { checkOutboundUrl } from '../../intake/url-policy.js';
 import type { InputImage } from '../../providers/spec.js';
 import type { AppContext } from '../../http/context.js';
@@ -242,9 +242,12 @@ async function handleEdit(ctx: AppContext, catalog: ModelCatalog, request: Fasti
     }
   }
   if (input.mask && 'data' in input.mask) {
-    if (!firstSize) throw new EaselError('invalid_request', 'An uploaded mask needs the first image uploaded too, so their sizes can be compared.', { param: 'mask' });
-    // Checked now, so a bad mask is a 400 here instead of a failed task later.
-    await normalizeMask(input.mask.data, { semantics: 'alpha', width: firstSize.width, height: firstSize.height, maxBytes: ctx.config.intake.maxMaskBytes });
+    // Checked now, so a bad mask is a 400 here instead of a failed task later. When the image it
+    // edits is a URL, its size is known only once the worker has fetched it: the mask is checked
+    // against it then (image_dimension_mismatch).
+    const maskOptions = { semantics: 'alpha', maxBytes: ctx.config.intake.maxMaskBytes } as const;
+    if (firstSize) await normalizeMask(input.mask.data, { ...maskOptions, ...firstSize });
+    else await checkMaskAlone(input.mask.data, maskOptions);
   }
 
   const plan = planImageRequest(params, model, 'edit', firstSize);
