@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadConfigFile, type FileConfig } from './config-file.js';
 import { checkWebhookSecret } from './delivery/webhook-secrets.js';
 import { DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS, parseRetrySchedule } from './delivery/retry-schedule.js';
+import { DEFAULT_INTAKE_LIMITS, type IntakeLimits } from './intake/limits.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -18,6 +19,8 @@ export interface Config {
   publicUrl: string | undefined;
   bootstrapApiKey: string | undefined;
   allowPrivateUrls: boolean;
+  /** Size and time limits for reference images and masks (src/intake/). */
+  intake: IntakeLimits;
   localDelayMs: number;
   role: Role;
   workerConcurrency: number;
@@ -119,6 +122,29 @@ function url(source: Source, name: string, protocols: string[]): string | undefi
 }
 
 const DAY = 86_400;
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** A size in bytes: `10485760`, `10MB`, `512 KB` (KB, MB and GB are binary: 1 MB = 1024 × 1024 bytes). */
+function byteSize(source: Source, name: string, fallback: number, min: number, max: number): number {
+  const raw = source[name];
+  if (raw === undefined || raw === '') return fallback;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const value = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new ConfigError(`${name} must be a size from ${min} bytes to ${max / 1024 ** 2} MB, like 10MB or 10485760; got "${raw}".`);
+  }
+  return value;
+}
+
+function intakeLimits(source: Source): IntakeLimits {
+  const d = DEFAULT_INTAKE_LIMITS;
+  return {
+    maxImageBytes: byteSize(source, 'EASEL_MAX_IMAGE_BYTES', d.maxImageBytes, 1024, 100 * 1024 ** 2),
+    maxMaskBytes: byteSize(source, 'EASEL_MAX_MASK_BYTES', d.maxMaskBytes, 1024, 100 * 1024 ** 2),
+    fetchTimeoutMs: int(source, 'EASEL_FETCH_TIMEOUT_MS', d.fetchTimeoutMs, 100, 600_000),
+  };
+}
 
 function webhookSecret(source: Source, name: string): string | undefined {
   const raw = str(source, name);
@@ -189,6 +215,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     bootstrapApiKey: str(env, 'EASEL_API_KEY'),
     allowPrivateUrls: bool(env, 'EASEL_ALLOW_PRIVATE_URLS', false),
+    intake: intakeLimits(env),
     localDelayMs: int(env, 'EASEL_LOCAL_DELAY_MS', 2000, 0, 600_000),
     role,
     workerConcurrency: int(env, 'EASEL_WORKER_CONCURRENCY', 8, 1, 1000),

@@ -105,7 +105,8 @@ async function openMigratedDb() {
     await migrateToLatest(db);
   } catch (err) {
     await db.close();
-    throw err;
+    // Say which database: a wrong DATABASE_URL or EASEL_DATA_DIR is the usual cause.
+    throw new Error(`cannot open the database (${db.description}): ${(err as Error).message}`, { cause: err });
   }
   return db;
 }

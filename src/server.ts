@@ -32,6 +32,7 @@ import type { ProviderRegistry } from './providers/provider-registry.js';
 import { buildRouter, readRoutingConfig } from './providers/provider-config.js';
 import { storePublisher } from './providers/upstream/input-links.js';
 import { registerTaskAttemptsRoutes } from './http/task-attempts-routes.js';
+import { registerTaskInputsRoutes } from './http/task-inputs-routes.js';
 import { buildApp } from './http/app.js';
 import { consoleRoutes } from './http/console-routes.js';
 import type { AppContext } from './http/context.js';
@@ -140,7 +141,7 @@ export async function startEasel(config: Readonly<Config>, options: StartOptions
   if (config.role !== 'api') {
     const loadInputs = createTaskInputLoader({ config, results, ...(options.lookup ? { lookup: options.lookup } : {}) });
     worker = new Worker(
-      { db, service, results, providers, loadInputs, enhancePrompt, clock, leaseMs: config.leaseMs, taskTimeoutMs: config.taskTimeoutMs, log },
+      { db, service, results, providers, loadInputs, enhancePrompt, clock, leaseMs: config.leaseMs, taskTimeoutMs: config.taskTimeoutMs, intakeLimits: config.intake, log },
       { concurrency: config.workerConcurrency, pollIntervalMs: config.pollIntervalMs },
     );
     worker.start();
@@ -154,7 +155,7 @@ export async function startEasel(config: Readonly<Config>, options: StartOptions
   let app: FastifyInstance | undefined;
   let rpmLimiter: RpmLimiter | undefined;
   if (config.role !== 'worker') {
-    const ctx: AppContext = { config, db, service, results, signer, clock, log: log as FastifyBaseLogger, publicUrl: () => publicUrl };
+    const ctx: AppContext = { config, db, service, results, signer, clock, log: log as FastifyBaseLogger, publicUrl: () => publicUrl, callbackTargets: webhooks.callbackTargets };
     rpmLimiter = await RpmLimiter.create({ store: config.rateLimitStore, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, log });
     app = await buildApp(ctx, [
       // First: its RPM hook must cover every route registered after it.
@@ -166,6 +167,7 @@ export async function startEasel(config: Readonly<Config>, options: StartOptions
       registerToapisRoutes,
       registerNativeRoutes,
       registerTaskAttemptsRoutes,
+      registerTaskInputsRoutes,
       ...webhooks.routes,
       registerKieRoutes,
       consoleRoutes(),

@@ -147,6 +147,20 @@ export interface Delivery {
   attempt_log: Array<{ attempt: number; started_at: number; duration_ms: number | null; outcome: string; status_code: number | null; error: string | null }>;
 }
 
+/** GET /v1/tasks/{id}/inputs: a reference image or mask as easel stored it. */
+export interface TaskInput {
+  kind: 'image' | 'mask';
+  index: number | null;
+  source: 'upload' | 'url';
+  param: string;
+  source_url: string | null;
+  state: 'stored' | 'not_stored' | 'deleted';
+  media_type: string | null;
+  bytes: number | null;
+  url: string | null;
+  mask_semantics?: string;
+}
+
 export interface KieRecord {
   taskId: string;
   paramJson: string;

@@ -68,9 +68,11 @@ export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDep
     const untilTomorrow = Math.max(1, Math.ceil((dayStart + DAY_MS - now) / 1000));
     const n = task.request.n;
     if (n > key.limits.dailyImages) {
+      // Never possible as asked: nothing for a client to retry (x-should-retry: false for the SDKs).
       throw new EaselError('rate_limited', `This request asks for ${n} images, but this key may make only ${key.limits.dailyImages} per day.`, {
         retryAfterSeconds: untilTomorrow,
         param: 'n',
+        retryable: false,
       });
     }
     const used = await imagesUsedSince(trx, key.id, dayStart);
@@ -78,7 +80,8 @@ export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDep
       throw new EaselError(
         'rate_limited',
         `Daily image limit reached: this key may make ${key.limits.dailyImages} images per day (UTC) and has used or reserved ${used}; this request asks for ${n}.`,
-        { retryAfterSeconds: untilTomorrow },
+        // Not before tomorrow (or until a held task fails): an SDK's quick retries would only be refused again.
+        { retryAfterSeconds: untilTomorrow, retryable: false },
       );
     }
   }

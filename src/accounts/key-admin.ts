@@ -143,7 +143,8 @@ export async function revokeKey(db: Db, id: string, now: number): Promise<KeyVie
 }
 
 export async function addCredits(db: Db, id: string, amount: number, note: string | undefined, now: number): Promise<KeyView> {
-  if (!(amount > 0)) throw new EaselError('invalid_request', "'amount' must be a positive number of credits.", { param: 'amount' });
+  // The ledger counts millionths of a credit; less than one would be a row that adds nothing.
+  if (!(toMicro(amount) > 0)) throw new EaselError('invalid_request', "'amount' must be at least 0.000001 credits.", { param: 'amount' });
   await db.kysely.transaction().execute(async (trx) => {
     const r = await lockKey(trx, db.engine, id);
     if (!r) throw notFound(id);

@@ -98,7 +98,7 @@ export function registerKeyCommands(keys: Command, deps: KeysCliDeps): void {
     .action(
       run(async (db, o: { all?: boolean; json?: boolean }) => {
         const list = await listKeyViews(db, { includeRevoked: o.all ?? false });
-        out(o.json, { object: 'list', data: list }, list.length ? list.map(show).join('\n') : 'no keys');
+        out(o.json, { object: 'list', data: list }, list.length ? list.map(show).join('\n') : `no keys in ${db.description}`);
       }),
     );
 

@@ -113,7 +113,17 @@ export function registerRpmHook(app: FastifyInstance, limiter: RpmLimiter): void
     const key = request.apiKey;
     if (!key || key.limits.rpm === null) return;
     reply.header('x-ratelimit-limit-requests', String(key.limits.rpm));
-    const d = await limiter.consume(key.id, key.limits.rpm);
+    let d: RpmDecision;
+    try {
+      d = await limiter.consume(key.id, key.limits.rpm);
+    } catch (err) {
+      // The refusal carries the same headers as every other answer (the error handler keeps them).
+      if (EaselError.is(err) && err.retryAfterSeconds !== undefined) {
+        reply.header('x-ratelimit-remaining-requests', '0');
+        reply.header('x-ratelimit-reset-requests', `${err.retryAfterSeconds}s`);
+      }
+      throw err;
+    }
     reply.header('x-ratelimit-remaining-requests', String(d.remaining));
     reply.header('x-ratelimit-reset-requests', `${d.resetSeconds}s`);
   });

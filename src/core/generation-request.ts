@@ -20,6 +20,12 @@ export interface GenerationRequest {
   /** Reference images by URL (fetched by the intake when the task runs). */
   referenceUrls: string[];
   maskUrl: string | undefined;
+  /**
+   * The request fields that carried each of `referenceUrls` and `maskUrl`, as the client's dialect
+   * names them ('filesUrl[0]', 'messages[0].content[1].image_url.url'), so an input that fails
+   * when the task runs is reported in the client's own terms. Absent: seed 002's names.
+   */
+  inputParams?: { references: string[]; mask?: string | undefined };
   /** How to read the mask: seed dialects paint black = edit; OpenAI uses transparency. */
   maskSemantics: MaskSemantics;
   /** Inputs already stored as blobs (uploads, or fetched once), by blob key. */

@@ -9,7 +9,7 @@ import { isTerminal } from '../core/task.js';
 import type { Db } from '../db/database.js';
 import { getOrCreateSetting } from '../db/settings.js';
 import type { AppContext } from '../http/context.js';
-import { createSafeFetcher, type LookupFn } from '../intake/safe-fetch.js';
+import { createSafeFetcher, type LookupFn, type SafeFetcher } from '../intake/safe-fetch.js';
 import type { ResultStore } from '../storage/result-store.js';
 import type { TaskEventBus } from '../tasks/task-events.js';
 import type { TaskService, TerminalHook } from '../tasks/task-service.js';
@@ -37,6 +37,8 @@ export interface WebhooksOptions {
 export interface Webhooks {
   serverSecret: string;
   sender: WebhookSender | undefined;
+  /** The callback URL policy, for checking a URL (and what its name resolves to) at submit. */
+  callbackTargets: Pick<SafeFetcher, 'checkTarget'>;
   /** Register with service.onTerminal AFTER the credit-settlement hook. */
   enqueueOnTerminal: TerminalHook;
   /** Route modules: GET/POST /v1/tasks/{id}/deliveries…, PUT/DELETE /admin/keys/{id}/webhook-secret. */
@@ -55,11 +57,13 @@ export async function createWebhooks(o: WebhooksOptions): Promise<Webhooks> {
     o.config.webhookSecret ?? (await getOrCreateSetting(o.db.kysely, 'webhook_secret', () => (generated = generateWebhookSecret())));
   if (generated !== undefined && generated === serverSecret) o.onSecretCreated?.(serverSecret);
 
+  // https only, unless the operator allows private targets (local development): then http too.
+  // The same fetcher checks callback URLs at submit (callbackTargets) and sends them.
+  const fetcher = createSafeFetcher({ allowPrivate: o.config.allowPrivateUrls, allowHttp: o.config.allowPrivateUrls, ...(o.lookup ? { lookup: o.lookup } : {}) });
   const sender = o.runSender
     ? new WebhookSender({
         db: o.db,
-        // https only, unless the operator allows private targets (local development): then http too.
-        fetcher: createSafeFetcher({ allowPrivate: o.config.allowPrivateUrls, allowHttp: o.config.allowPrivateUrls, ...(o.lookup ? { lookup: o.lookup } : {}) }),
+        fetcher,
         clock: o.clock,
         log: o.log,
         serverSecret,
@@ -99,6 +103,7 @@ export async function createWebhooks(o: WebhooksOptions): Promise<Webhooks> {
   return {
     serverSecret,
     sender,
+    callbackTargets: fetcher,
     enqueueOnTerminal,
     routes: [(app, ctx) => registerDeliveryRoutes(app, ctx, () => sender?.wake()), registerWebhookSecretRoutes],
     async close(graceMs) {

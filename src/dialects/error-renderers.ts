@@ -9,6 +9,8 @@ export interface RenderedError {
 
 export interface ErrorContext {
   requestId: string;
+  /** The server's public base URL, for answers that point somewhere (seed 002's billing link). */
+  publicUrl?: string | undefined;
 }
 
 export type ErrorRenderer = (error: EaselError, ctx: ErrorContext) => RenderedError;

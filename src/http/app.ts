@@ -194,7 +194,7 @@ export async function buildApp(ctx: AppContext, routeModules: RouteModule[]): Pr
     const e = fromFastifyError(err);
     if (e.status >= 500) request.log.error({ err, code: e.code }, 'request failed');
     const dialect = request.dialect ?? request.routeOptions.config?.dialect ?? dialectForPath(request.url);
-    const rendered = renderError(dialect, e, { requestId: request.id });
+    const rendered = renderError(dialect, e, { requestId: request.id, publicUrl: ctx.publicUrl() });
     // Answered before the request body was all read (an upload refused part-way): close the
     // connection rather than read, and throw away, whatever the client still sends.
     if (!request.raw.complete) {

@@ -7,6 +7,7 @@ import type { ResultStore } from '../storage/result-store.js';
 import type { LinkSigner } from '../storage/signed-links.js';
 import type { TaskService } from '../tasks/task-service.js';
 import type { ApiKey } from '../accounts/api-keys.js';
+import type { SafeFetcher } from '../intake/safe-fetch.js';
 import { EaselError } from '../core/errors.js';
 
 export interface AppContext {
@@ -19,6 +20,8 @@ export interface AppContext {
   log: FastifyBaseLogger;
   /** Base of absolute links handed out (EASEL_PUBLIC_URL or the listen address). */
   publicUrl(): string;
+  /** The callback URL policy (src/delivery/webhooks.ts): checks a URL and what its name resolves to. */
+  callbackTargets: Pick<SafeFetcher, 'checkTarget'>;
 }
 
 declare module 'fastify' {

@@ -4,7 +4,7 @@
 // bench/ and README "Performance"). A task that has inputs first reserves its worst case (the
 // per-file limits × its number of inputs) and waits, in order, until that fits; tasks without
 // inputs never wait. A task whose worst case is larger than the whole budget runs alone.
-import { MAX_MASK_BYTES, MAX_REFERENCE_IMAGE_BYTES } from './limits.js';
+import { DEFAULT_INTAKE_LIMITS, type IntakeLimits } from './limits.js';
 import type { GenerationRequest } from '../core/generation-request.js';
 
 /**
@@ -15,10 +15,10 @@ import type { GenerationRequest } from '../core/generation-request.js';
 export const MAX_INPUT_BYTES_IN_FLIGHT = 192 * 1024 * 1024;
 
 /** The most input bytes a task can bring: every reference and the mask at their size limits. */
-export function worstCaseInputBytes(request: GenerationRequest): number {
+export function worstCaseInputBytes(request: GenerationRequest, limits: Pick<IntakeLimits, 'maxImageBytes' | 'maxMaskBytes'> = DEFAULT_INTAKE_LIMITS): number {
   const references = request.referenceUrls.length + request.storedInputs.references.length;
   const mask = request.maskUrl !== undefined || request.storedInputs.mask !== undefined ? 1 : 0;
-  return references * MAX_REFERENCE_IMAGE_BYTES + mask * MAX_MASK_BYTES;
+  return references * limits.maxImageBytes + mask * limits.maxMaskBytes;
 }
 
 export class ByteBudget {

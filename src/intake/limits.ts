@@ -24,5 +24,21 @@ export const MAX_INPUT_PIXELS = 50_000_000;
 /** Longest URL accepted from a client. Signed storage URLs run to a couple of kilobytes. */
 export const MAX_URL_LENGTH = 8192;
 
+/** The limits an operator may change (EASEL_MAX_IMAGE_BYTES, EASEL_MAX_MASK_BYTES, EASEL_FETCH_TIMEOUT_MS). */
+export interface IntakeLimits {
+  /** Largest reference image, fetched, uploaded or sent as a data URL, in bytes. */
+  maxImageBytes: number;
+  /** Largest mask, in bytes. */
+  maxMaskBytes: number;
+  /** Time allowed for fetching one image, redirects included, in milliseconds. */
+  fetchTimeoutMs: number;
+}
+
+export const DEFAULT_INTAKE_LIMITS: Readonly<IntakeLimits> = Object.freeze({
+  maxImageBytes: MAX_REFERENCE_IMAGE_BYTES,
+  maxMaskBytes: MAX_MASK_BYTES,
+  fetchTimeoutMs: FETCH_TIMEOUT_MS,
+});
+
 /** Largest response body `SafeFetcher.send` reads when the caller names no limit (1 MiB). */
 export const MAX_SEND_RESPONSE_BYTES = 1 * MiB;

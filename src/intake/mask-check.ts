@@ -92,3 +92,19 @@ export async function normalizeMask(data: Uint8Array, opts: NormalizeMaskOptions
     .toBuffer();
   return { data: new Uint8Array(png.buffer, png.byteOffset, png.byteLength), width: opts.width, height: opts.height };
 }
+
+/**
+ * Everything about a mask that can be judged without its image (type, alpha channel, size limit,
+ * that it decodes), for a mask that arrives before the image it edits is fetched. The size
+ * comparison waits for the image: normalizeMask when the task runs.
+ */
+export async function checkMaskAlone(data: Uint8Array, opts: Omit<NormalizeMaskOptions, 'width' | 'height'>): Promise<void> {
+  let own: { width: number; height: number } = { width: 0, height: 0 };
+  try {
+    const meta = await sharp(data, { limitInputPixels: false }).metadata();
+    own = { width: meta.width, height: meta.height };
+  } catch {
+    // Not readable: normalizeMask below says why, in its own words.
+  }
+  await normalizeMask(data, { ...opts, ...own });
+}

@@ -79,6 +79,14 @@ export interface SafeFetcher {
    * (timeout, connection, body over the cap), request_cancelled when `signal` aborts.
    */
   send(url: string, opts: SendOptions): Promise<SendResult>;
+  /**
+   * The policy check alone, without connecting: the URL, and every address its name resolves to
+   * now. For checking a URL when it is handed over (a callback URL at submit), so a name that
+   * points inside is refused then rather than failing later; every fetch and send checks again.
+   * Errors: invalid_request (refused, with `param`). A name that does not resolve (yet), or a
+   * lookup slower than `timeoutMs` (default 2 s), passes: that is for the send to find out.
+   */
+  checkTarget(url: string, opts: { param: string; timeoutMs?: number }): Promise<URL>;
 }
 
 const DEFAULT_USER_AGENT = 'easel (+https://github.com/easel; image fetcher)';
@@ -260,7 +268,23 @@ export function createSafeFetcher(options: SafeFetcherOptions): SafeFetcher {
     });
   }
 
-  return { fetchBytes, send };
+  async function checkTarget(rawUrl: string, opts: { param: string; timeoutMs?: number }): Promise<URL> {
+    const url = checkUrl(rawUrl, opts.param);
+    const notFound: Failure = {
+      transport: (message) => new EaselError('upstream_error', message),
+      tooLarge: () => new EaselError('upstream_error', 'unused'),
+    };
+    const deadline = AbortSignal.timeout(opts.timeoutMs ?? 2000);
+    try {
+      await resolve(url, opts.param, deadline, notFound);
+    } catch (err) {
+      if (EaselError.is(err) && err.code === 'invalid_request') throw err;
+      // Unresolvable or slow: not a verdict on the address; the send will check again.
+    }
+    return url;
+  }
+
+  return { fetchBytes, send, checkTarget };
 }
 
 /**

@@ -5,7 +5,6 @@ import type { Config } from '../config.js';
 import { EaselError } from '../core/errors.js';
 import type { Task } from '../core/task.js';
 import { inspectImage } from '../intake/image-check.js';
-import { MAX_MASK_BYTES, MAX_REFERENCE_IMAGE_BYTES } from '../intake/limits.js';
 import { normalizeMask } from '../intake/mask-check.js';
 import { createSafeFetcher, type LookupFn } from '../intake/safe-fetch.js';
 import type { InputImage } from '../providers/spec.js';
@@ -18,29 +17,55 @@ export interface InputLoaderDeps {
   lookup?: LookupFn;
 }
 
-export function createTaskInputLoader(deps: InputLoaderDeps): InputLoader {
-  const fetcher = createSafeFetcher({ allowPrivate: deps.config.allowPrivateUrls, ...(deps.lookup ? { lookup: deps.lookup } : {}) });
+/** Where a task keeps the copy of an input it fetched (no extension: the key must be known before the bytes are). */
+export function fetchedInputKey(taskId: string, input: 'mask' | number): string {
+  return input === 'mask' ? `inputs/${taskId}/mask` : `inputs/${taskId}/ref-${input}`;
+}
 
-  /** Stored copy first; else fetch, and keep what was fetched for the next attempt. */
-  async function obtain(task: Task, url: string, key: string, maxBytes: number, param: string, signal: AbortSignal): Promise<Uint8Array> {
+export function createTaskInputLoader(deps: InputLoaderDeps): InputLoader {
+  const limits = deps.config.intake;
+  const fetcher = createSafeFetcher({
+    allowPrivate: deps.config.allowPrivateUrls,
+    timeoutMs: limits.fetchTimeoutMs,
+    ...(deps.lookup ? { lookup: deps.lookup } : {}),
+  });
+
+  /**
+   * Stored copy first; else fetch. `check` judges the bytes (and throws when they are unusable);
+   * only what passed is kept, with the media type the check found, for the next attempt and the
+   * console.
+   */
+  async function obtain<T>(
+    task: Task,
+    url: string,
+    key: string,
+    maxBytes: number,
+    param: string,
+    signal: AbortSignal,
+    check: (data: Uint8Array) => Promise<{ value: T; mediaType: string }>,
+  ): Promise<T> {
     const stored = await deps.results.blobs.getBytes(key);
-    if (stored) return stored;
+    if (stored) return (await check(stored)).value;
+    let data: Uint8Array;
     try {
-      const { data } = await fetcher.fetchBytes(url, { maxBytes, signal, param });
-      await deps.results.save(key, data, 'application/octet-stream', task.id, 'input');
-      return data;
+      ({ data } = await fetcher.fetchBytes(url, { maxBytes, signal, param }));
     } catch (err) {
       // A URL that looked fine at submit but resolves somewhere forbidden is a failed download
       // at this point, reported on the task like any other.
       if (EaselError.is(err) && err.code === 'invalid_request') {
-        throw new EaselError('image_download_failed', `Could not download ${param}: ${err.message}`, { param, cause: err });
+        throw new EaselError('image_download_failed', `Could not download '${param}': ${err.message}`, { param, cause: err });
       }
       throw err;
     }
+    const { value, mediaType } = await check(data);
+    await deps.results.save(key, data, mediaType, task.id, 'input');
+    return value;
   }
 
   return async (task, signal) => {
     const req = task.request;
+    const referenceParam = (i: number) => req.inputParams?.references[i] ?? `image_urls[${i}]`;
+    const maskParam = req.inputParams?.mask ?? 'mask_url';
     const files: InputImage[] = [];
     for (const [i, key] of req.storedInputs.references.entries()) {
       const data = await deps.results.blobs.getBytes(key);
@@ -48,21 +73,31 @@ export function createTaskInputLoader(deps: InputLoaderDeps): InputLoader {
       files.push(await inspectImage(data, { param: `image[${i}]` }));
     }
     for (const [i, url] of req.referenceUrls.entries()) {
-      const data = await obtain(task, url, `inputs/${task.id}/ref-${i}`, MAX_REFERENCE_IMAGE_BYTES, `image_urls[${i}]`, signal);
-      files.push(await inspectImage(data, { param: `image_urls[${i}]` }));
+      const param = referenceParam(i);
+      files.push(
+        await obtain(task, url, fetchedInputKey(task.id, i), limits.maxImageBytes, param, signal, async (data) => {
+          const image = await inspectImage(data, { param });
+          return { value: image, mediaType: image.mediaType };
+        }),
+      );
     }
-    let maskBytes: Uint8Array | undefined;
-    if (req.storedInputs.mask) {
-      maskBytes = await deps.results.blobs.getBytes(req.storedInputs.mask);
-      if (!maskBytes) throw new EaselError('image_processing_error', 'The uploaded mask is no longer stored.');
-    } else if (req.maskUrl) {
-      maskBytes = await obtain(task, req.maskUrl, `inputs/${task.id}/mask`, MAX_MASK_BYTES, 'mask_url', signal);
-    }
-    if (maskBytes === undefined) return { files, mask: undefined };
     const first = files[0];
-    if (!first) throw new EaselError('invalid_request', 'A mask needs a reference image.', { param: 'mask' });
-    const mask = await normalizeMask(maskBytes, { semantics: req.maskSemantics, width: first.width, height: first.height, maxBytes: MAX_MASK_BYTES });
-    return { files, mask };
+    const maskOf = (data: Uint8Array, param: string) => {
+      if (!first) throw new EaselError('invalid_request', 'A mask needs a reference image.', { param });
+      return normalizeMask(data, { semantics: req.maskSemantics, width: first.width, height: first.height, maxBytes: limits.maxMaskBytes, param });
+    };
+    if (req.storedInputs.mask) {
+      const data = await deps.results.blobs.getBytes(req.storedInputs.mask);
+      if (!data) throw new EaselError('image_processing_error', 'The uploaded mask is no longer stored.');
+      return { files, mask: await maskOf(data, 'mask') };
+    }
+    if (req.maskUrl) {
+      const mask = await obtain(task, req.maskUrl, fetchedInputKey(task.id, 'mask'), limits.maxMaskBytes, maskParam, signal, async (data) => ({
+        value: await maskOf(data, maskParam),
+        mediaType: 'image/png', // normalizeMask accepts PNG only
+      }));
+      return { files, mask };
+    }
+    return { files, mask: undefined };
   };
 }
-

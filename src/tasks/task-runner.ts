@@ -14,6 +14,7 @@ import type { TaskService } from './task-service.js';
 import type { PromptEnhancer } from '../enhance/prompt-enhancer.js';
 import * as store from './task-store.js';
 import { inputBudget, worstCaseInputBytes } from '../intake/input-budget.js';
+import type { IntakeLimits } from '../intake/limits.js';
 
 export type StopReason = 'cancelled' | 'lost' | 'timeout' | 'shutdown';
 
@@ -44,6 +45,8 @@ export interface RunnerDeps {
   workerId: string;
   leaseMs: number;
   taskTimeoutMs: number;
+  /** The configured input size limits, for the memory budget; default the built-in limits. */
+  intakeLimits?: IntakeLimits;
   log: RunnerLog;
 }
 
@@ -119,7 +122,7 @@ export class TaskRunner {
     // Inputs stay in memory from their download until the provider call ends: room for them is
     // reserved first, so a burst of tasks with large references cannot exhaust the process
     // (src/intake/input-budget.ts; 4.6 GB for 100 such tasks in the memory benchmark without it).
-    const release = await inputBudget.reserve(worstCaseInputBytes(task.request), signal);
+    const release = await inputBudget.reserve(worstCaseInputBytes(task.request, deps.intakeLimits), signal);
     let generated: Awaited<ReturnType<typeof deps.providers.generate>>;
     try {
       const inputs = await deps.loadInputs(task, signal);

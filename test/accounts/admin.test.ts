@@ -134,6 +134,9 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const k = await makeKey(s, { credits: 1 });
       assertUnifiedError(await s.api('POST', `/admin/keys/${k.id}/credits`, { amount: 0 }), 400, 'invalid_request_error', /amount/);
       assertUnifiedError(await s.api('POST', `/admin/keys/${k.id}/credits`, {}), 400, 'invalid_request_error', /amount/);
+      // Less than the ledger's unit (a millionth) would append a row that adds nothing.
+      assertUnifiedError(await s.api('POST', `/admin/keys/${k.id}/credits`, { amount: 1e-7 }), 400, 'invalid_request_error', /at least 0\.000001/);
+      assert.deepEqual((await s.api('GET', `/admin/keys/${k.id}/ledger`)).body.data.map((e: { kind: string }) => e.kind), ['grant']);
       assertUnifiedError(await s.api('GET', `/admin/keys/${k.id}/ledger?limit=0`), 400, 'invalid_request_error', /limit/);
     });
   });

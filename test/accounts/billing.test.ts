@@ -155,6 +155,11 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const retryAfter = assert429(over);
       assert.ok(retryAfter <= 86_400);
       assert.match(over.body.error.message, /3 images per day/);
+      // Not before tomorrow: the OpenAI SDKs are told not to retry at once (they would, twice).
+      const viaSdkRoute = await k.api('POST', '/v1/images/generations', { model: 'gpt-image-1', prompt: 'two more', n: 2 });
+      assert.equal(viaSdkRoute.status, 429, JSON.stringify(viaSdkRoute.body));
+      assert.equal(viaSdkRoute.body.error.code, 'rate_limit_exceeded');
+      assert.equal(viaSdkRoute.headers.get('x-should-retry'), 'false');
       assert.equal((await submit(k, { prompt: 'one more' })).status, 200);
       const usage = await k.api('GET', '/v1/usage');
       assert.equal(usage.body.today.images, 3);

@@ -99,6 +99,24 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.match(top.stderr, /unlimited credits/);
       const zero = await easel('topup', unl.id, '0');
       assert.equal(zero.code, 2);
+
+      // A mistyped EASEL_DATA_DIR or DATABASE_URL is visible: the output names the database.
+      const elsewhere = tempDir();
+      const run = (extra: Record<string, string>) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+          execFile(process.execPath, [MAIN, 'keys', 'list'], { env: { PATH: process.env.PATH ?? '', EASEL_DATA_DIR: elsewhere, ...extra } }, (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          ),
+        );
+      try {
+        const empty = await run({});
+        assert.equal(empty.stdout.trim(), `no keys in SQLite ${path.join(elsewhere, 'easel.sqlite')}`);
+        const down = await run({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' });
+        assert.notEqual(down.code, 0);
+        assert.match(down.stderr, /cannot open the database \(PostgreSQL 127\.0\.0\.1:1\/nowhere\): .*ECONNREFUSED/);
+      } finally {
+        fs.rmSync(elsewhere, { recursive: true, force: true });
+      }
     });
   });
 }

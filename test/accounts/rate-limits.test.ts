@@ -23,6 +23,9 @@ function checkLimit(answers: Array<{ status: number; body: any; headers: Headers
     const retryAfter = assert429(a);
     assert.ok(retryAfter <= 60);
     assert.match(a.body.error.message, new RegExp(`${rpm} requests per minute`));
+    // A refusal says the same as OpenAI's headers on every other answer: none left, and when.
+    assert.equal(a.headers.get('x-ratelimit-remaining-requests'), '0');
+    assert.equal(a.headers.get('x-ratelimit-reset-requests'), `${retryAfter}s`);
   }
   assert.equal(answers[0]!.headers.get('x-ratelimit-limit-requests'), String(rpm));
 }

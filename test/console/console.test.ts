@@ -201,6 +201,10 @@ describe('web console', { timeout: 240_000 }, () => {
     await page.goto(`${s.url}/console/tasks/${editTaskId}`);
     await page.getByRole('heading', { name: editTaskId }).waitFor();
     await page.getByRole('list', { name: 'Results' }).getByRole('img').first().waitFor();
+    // What the provider was given: the uploaded reference and the painted mask, as stored.
+    const inputs = page.getByRole('list', { name: 'Inputs' });
+    await inputs.getByRole('img', { name: /^Reference 1 / }).waitFor();
+    await inputs.getByRole('img', { name: /^Mask / }).waitFor();
     await page.getByText('"prompt": "a lighthouse on the left"').waitFor();
     await page.getByRole('heading', { name: 'Attempts' }).waitFor();
     await page.locator('.facts dd', { hasText: '1 credit reserved' }).waitFor();

@@ -92,6 +92,27 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(d.payload, body);
     });
 
+    it("a request in ToAPIs' terms (seed 003's own fields) gets ToAPIs' poll response as its callback", async () => {
+      rx.on('/toapis', () => ({ status: 200 }));
+      const res = await s.api('POST', '/v1/images/generations', {
+        model: 'gpt-4o-image',
+        prompt: 'a paper boat',
+        client_business_id: `order-${engine}-7`,
+        metadata: { cart: 7 },
+        callback_url: `${rx.url}/toapis`,
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      await settled(s, res.body.id, (x) => x.status === 'delivered');
+      const [r] = rx.at('/toapis');
+      const body = verify(SECRET, r!) as any;
+      const poll = await s.api('GET', `/v1/images/generations/${res.body.id}`);
+      assert.deepEqual(body, poll.body, "the callback body is ToAPIs' poll response");
+      assert.equal(body.object, 'generation.task');
+      assert.equal(body.client_business_id, `order-${engine}-7`);
+      assert.deepEqual(body.metadata, { cart: 7 });
+      assert.equal(body.result.data[0].url, body.url);
+    });
+
     it('retries after 1 s and 2 s: a receiver failing twice gets the third attempt ~3 s after the first', async () => {
       rx.on('/flaky', (_r, n) => (n <= 2 ? { status: n === 1 ? 500 : 503, body: 'not now' } : { status: 200, body: 'thanks' }));
       const id = await submit(s, `${rx.url}/flaky`);

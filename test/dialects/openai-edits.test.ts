@@ -4,6 +4,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import sharp from 'sharp';
 import OpenAI, { toFile } from 'openai';
@@ -217,6 +219,26 @@ describe('OpenAI image edits', () => {
     const [got, want] = await Promise.all([rgba(Buffer.from(res.body.data[0].b64_json, 'base64')), rgba(first)]);
     const i = (10 * SIDE + SIDE - 5) * 4; // a pixel in the kept half
     assert.deepEqual([...got.subarray(i, i + 3)], [...want.subarray(i, i + 3)]);
+
+    // The image by URL and the mask inline (how OpenAI's JSON form is often used): the mask is
+    // checked on its own at once and against the image once the worker has fetched it.
+    const host = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(first));
+    await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
+    try {
+      const imageUrl = `http://127.0.0.1:${(host.address() as AddressInfo).port}/first.png`;
+      const mixed = await s.api('POST', '/v1/images/edits', { model: 'gpt-image-1', prompt: 'json edit', images: [{ image_url: imageUrl }], mask: { image_url: dataUrl(mask) } });
+      assert.equal(mixed.status, 200, JSON.stringify(mixed.body).slice(0, 500));
+      const kept = await rgba(Buffer.from(mixed.body.data[0].b64_json, 'base64'));
+      assert.deepEqual([...kept.subarray(i, i + 3)], [...want.subarray(i, i + 3)]);
+      const opaque = await s.api('POST', '/v1/images/edits', { prompt: 'x', images: [{ image_url: imageUrl }], mask: { image_url: dataUrl(await halfMask(SIDE, false)) } });
+      assert.equal(opaque.status, 400);
+      assert.match(opaque.body.error.message, /no alpha channel/);
+      const small = await s.api('POST', '/v1/images/edits', { prompt: 'x', images: [{ image_url: imageUrl }], mask: { image_url: dataUrl(await halfMask(512)) } });
+      assert.equal(small.status, 400, JSON.stringify(small.body));
+      assert.match(small.body.error.message, /mask is 512x512 but the image is 1024x1024/);
+    } finally {
+      await new Promise<void>((r) => host.close(() => r()));
+    }
 
     const fileId = await s.api('POST', '/v1/images/edits', { prompt: 'x', images: [{ file_id: 'file-123' }] });
     assert.equal(fileId.status, 400);

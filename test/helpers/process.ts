@@ -26,7 +26,13 @@ export async function spawnEasel(env: Record<string, string>, args: string[] = [
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let signal: NodeJS.Signals | null = null;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, sig) => {
+      signal = sig;
+      resolve(code);
+    }),
+  );
   const url = await new Promise<string | undefined>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`easel did not start:\n${out}`)), 60_000);
     const check = () => {
@@ -39,7 +45,8 @@ export async function spawnEasel(env: Record<string, string>, args: string[] = [
     child.stdout!.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`easel exited with ${code} before it was ready:\n${out}`));
+      // A signal (code null) says who ended it: a crash (SIGSEGV, SIGABRT) or someone else's kill.
+      reject(new Error(`easel exited with ${code ?? `signal ${signal}`} before it was ready:\n${out}`));
     });
   });
   return {

@@ -1,7 +1,7 @@
 // One task: its state (live while it runs), results, parameters, provider and attempts,
 // warnings, cost, and its webhook deliveries with a re-send button.
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError, describeError, type Api, type AttemptList, type Delivery, type KieRecord, type UnifiedTask } from '../api';
+import { ApiError, describeError, type Api, type AttemptList, type Delivery, type KieRecord, type TaskInput, type UnifiedTask } from '../api';
 import { Gallery, ProgressBar, StatusBadge, formatMs, formatTime, plural } from '../components/common';
 import { followTask, isFinal } from '../generate';
 import { href, linkClick } from '../router';
@@ -14,6 +14,7 @@ interface Extras {
   attemptsError?: string;
   deliveries?: Delivery[];
   deliveriesError?: string;
+  inputs?: TaskInput[];
 }
 
 async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: string }> {
@@ -34,10 +35,11 @@ export function TaskDetail({ api, id }: { api: Api; id: string }) {
 
   const loadExtras = useCallback(async () => {
     // Parameters as the client sent them: kie's record-info shows any task of the caller's (paramJson).
-    const [record, attempts, deliveries] = await Promise.all([
+    const [record, attempts, deliveries, inputs] = await Promise.all([
       settle(api.json<{ data: KieRecord }>(`/api/v1/gpt4o-image/record-info?taskId=${path}`)),
       settle(api.json<AttemptList>(`/v1/tasks/${path}/attempts`)),
       settle(api.json<{ data: Delivery[] }>(`/v1/tasks/${path}/deliveries`)),
+      settle(api.json<{ data: TaskInput[] }>(`/v1/tasks/${path}/inputs`)),
     ]);
     let params: unknown = undefined;
     try {
@@ -53,6 +55,7 @@ export function TaskDetail({ api, id }: { api: Api; id: string }) {
       attemptsError: attempts.error,
       deliveries: deliveries.value?.data,
       deliveriesError: deliveries.error,
+      inputs: inputs.value?.data,
     });
   }, [api, path]);
 
@@ -196,6 +199,13 @@ export function TaskDetail({ api, id }: { api: Api; id: string }) {
         </>
       )}
 
+      {extras.inputs && extras.inputs.length > 0 && (
+        <>
+          <h2>Inputs</h2>
+          <Inputs inputs={extras.inputs} />
+        </>
+      )}
+
       <h2>Parameters</h2>
       {extras.params !== undefined ? <pre className="json">{JSON.stringify(extras.params, null, 2)}</pre> : <p className="muted">—</p>}
       {extras.revisedPrompt && extras.revisedPrompt !== (extras.params as { prompt?: unknown } | undefined)?.prompt && (
@@ -309,5 +319,35 @@ export function TaskDetail({ api, id }: { api: Api; id: string }) {
         </div>
       )}
     </section>
+  );
+}
+
+/** The reference images and mask as easel stored them: what the provider was given. */
+function Inputs({ inputs }: { inputs: TaskInput[] }) {
+  return (
+    <ul className="gallery" aria-label="Inputs">
+      {inputs.map((input) => {
+        const label = input.kind === 'mask' ? 'Mask' : `Reference ${(input.index ?? 0) + 1}`;
+        return (
+          <li key={`${input.kind}-${input.index ?? 'mask'}`}>
+            <figure>
+              {input.url ? (
+                <a href={input.url} target="_blank" rel="noreferrer">
+                  <img src={input.url} alt={`${label} (${input.param})`} loading="lazy" />
+                </a>
+              ) : (
+                <p className="muted">{input.state === 'deleted' ? 'Deleted after its retention period.' : 'Not stored: it was not fetched, or it was refused.'}</p>
+              )}
+              <figcaption>
+                <span>
+                  {label} <span className="muted">{input.source === 'url' ? 'fetched' : 'uploaded'}</span>
+                  {input.mask_semantics && <span className="muted"> · {input.mask_semantics}</span>}
+                </span>
+              </figcaption>
+            </figure>
+          </li>
+        );
+      })}
+    </ul>
   );
 }

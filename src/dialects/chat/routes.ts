@@ -14,15 +14,14 @@ import { checkBody } from '../../http/validation.js';
 import { registerErrorRenderer } from '../error-renderers.js';
 import { markRetry } from '../openai/errors.js';
 import { inputImageTokens } from '../openai/images-usage.js';
-import { MiB, storeInputs } from '../openai/input-images.js';
+import { MAX_REFERENCE_IMAGES } from '../../intake/limits.js';
+import { jsonBodyLimit, storeInputs } from '../openai/input-images.js';
 import { streamTask, submitSyncTask, taskFailure, waitForClient } from '../openai/sync-task.js';
 import { conversationText, readChatPrompt, type ChatPrompt } from './content.js';
 import { chatErrorBody, chatErrorStatus, renderChatError } from './errors.js';
 import { chatIdOf, chatUsage, chunk, completion, completionContent, imageMarkdown, lines, usageChunk, type ChunkContext } from './presenter.js';
 import { ChatBody, ChatBodyDoc } from './schemas.js';
 
-/** Five 10 MB images as base64 data URLs, and the text around them. */
-const CHAT_BODY_LIMIT = 72 * MiB;
 /** Tokens counted for an image given by URL (its size is not known when the request is answered). */
 const URL_IMAGE_TOKENS = 765;
 
@@ -41,6 +40,7 @@ async function prepare(ctx: AppContext, request: FastifyRequest) {
         model: body.model,
         prompt: chat.prompt,
         referenceUrls: chat.images.flatMap((i) => (i.kind === 'url' ? [i.url] : [])),
+        inputParams: { references: chat.images.flatMap((i) => (i.kind === 'url' ? [i.param] : [])) },
         storedInputs: { references: keys, mask: undefined },
       }),
       params: chat.described,
@@ -146,7 +146,8 @@ export function registerChatRoutes(app: FastifyInstance, ctx: AppContext): void 
     '/v1/chat/completions',
     {
       config: { dialect: 'chat' },
-      bodyLimit: CHAT_BODY_LIMIT,
+      // Five images as base64 data URLs at the configured size limit, and the text around them.
+      bodyLimit: jsonBodyLimit(ctx.config.intake, MAX_REFERENCE_IMAGES),
       schema: { tags: ['chat'], summary: 'Generate an image in a chat completion (model gpt-4o-image; seeds 000/001)', body: ChatBodyDoc },
       // The model is checked first (any other model is a 404), then the body, in the handler.
       validatorCompiler: () => (value: unknown) => ({ value }),

@@ -24,7 +24,7 @@ export interface ParsedKieRequest {
   warnings: ProviderWarning[];
 }
 
-export function parseKieBody(raw: unknown, ctx: AppContext): ParsedKieRequest {
+export async function parseKieBody(raw: unknown, ctx: AppContext): Promise<ParsedKieRequest> {
   const body = checkBody(KieGenerateBody, raw);
   const urlOptions = (param: string) => ({ allowPrivate: ctx.config.allowPrivateUrls, allowHttp: true, param });
 
@@ -52,7 +52,7 @@ export function parseKieBody(raw: unknown, ctx: AppContext): ParsedKieRequest {
     maskUrl = checkOutboundUrl(body.maskUrl, urlOptions('maskUrl')).toString();
   }
 
-  const callbackUrl = body.callBackUrl === undefined ? undefined : checkCallbackUrl(body.callBackUrl, ctx, 'callBackUrl');
+  const callbackUrl = body.callBackUrl === undefined ? undefined : await checkCallbackUrl(body.callBackUrl, ctx, 'callBackUrl');
 
   const warnings: ProviderWarning[] = [];
   if (body.uploadCn) {
@@ -75,6 +75,7 @@ export function parseKieBody(raw: unknown, ctx: AppContext): ParsedKieRequest {
     aspectRatio,
     referenceUrls,
     maskUrl,
+    inputParams: { references: given.map((g) => g.param), mask: 'maskUrl' },
     // kie: black = the area to edit, white = keep
     maskSemantics: 'luminance',
     callbackUrl,
@@ -85,7 +86,7 @@ export function parseKieBody(raw: unknown, ctx: AppContext): ParsedKieRequest {
 }
 
 export async function submitKie(raw: unknown, ownerId: string, ctx: AppContext, idempotency?: IdempotencyRequest): Promise<Task> {
-  const { request, warnings } = parseKieBody(raw, ctx);
+  const { request, warnings } = await parseKieBody(raw, ctx);
   return ctx.service.submit({
     id: kieTaskId(),
     ownerId,

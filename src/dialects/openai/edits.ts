@@ -8,8 +8,8 @@ import multipart, { type MultipartFile, type MultipartValue } from '@fastify/mul
 import { EaselError } from '../../core/errors.js';
 import { syncTaskId, unifiedTaskId } from '../../core/ids.js';
 import { inspectImage } from '../../intake/image-check.js';
-import { MAX_MASK_BYTES, MAX_REFERENCE_IMAGE_BYTES, MAX_REFERENCE_IMAGES } from '../../intake/limits.js';
-import { normalizeMask } from '../../intake/mask-check.js';
+import { MAX_REFERENCE_IMAGES, type IntakeLimits } from '../../intake/limits.js';
+import { checkMaskAlone, normalizeMask } from '../../intake/mask-check.js';
 import { checkOutboundUrl } from '../../intake/url-policy.js';
 import type { InputImage } from '../../providers/spec.js';
 import type { AppContext } from '../../http/context.js';
@@ -20,7 +20,7 @@ import { modelNotOffered } from './generation-handler.js';
 import { answerImageJob } from './image-job.js';
 import { planImageRequest, unknownFieldWarnings, type ImageParams } from './image-options.js';
 import { countInputTokens } from './images-usage.js';
-import { decodeDataUrl, describeDataUrl, MiB, readImageRef, storeInputs, tooLarge, type ImageRef } from './input-images.js';
+import { decodeDataUrl, describeDataUrl, jsonBodyLimit, MiB, readImageRef, storeInputs, tooLarge, type ImageRef } from './input-images.js';
 import { modelCatalog, type ModelCatalog } from './model-catalog.js';
 import { preferencesOf } from './prefer.js';
 import { KNOWN_EDIT_FIELDS, OpenAIEditFields, OpenAIEditForm, withoutNulls } from './schemas.js';
@@ -115,7 +115,7 @@ function multipartError(err: unknown): unknown {
   }
 }
 
-async function readMultipart(request: FastifyRequest): Promise<EditInput> {
+async function readMultipart(request: FastifyRequest, limits: IntakeLimits): Promise<EditInput> {
   const fields: Record<string, string> = {};
   const uploads: Upload[] = [];
   let mask: Upload | undefined;
@@ -135,17 +135,17 @@ async function readMultipart(request: FastifyRequest): Promise<EditInput> {
         imageCount++;
         const param = `image[${imageCount - 1}]`;
         if (imageCount <= MAX_REFERENCE_IMAGES) {
-          uploads.push({ param, data: await readFile(part, param, MAX_REFERENCE_IMAGE_BYTES), filename: part.filename || undefined });
+          uploads.push({ param, data: await readFile(part, param, limits.maxImageBytes), filename: part.filename || undefined });
         } else {
           // Past the limit the file is read and dropped, not kept, so the client hears the answer
           // instead of a connection reset mid-upload.
-          await readFile(part, `image[${imageCount - 1}]`, MAX_REFERENCE_IMAGE_BYTES);
+          await readFile(part, `image[${imageCount - 1}]`, limits.maxImageBytes);
         }
       } else if (part.fieldname === 'mask') {
         if (mask) throw new EaselError('invalid_request', "Send one 'mask' file, not several.", { param: 'mask' });
-        mask = { param: 'mask', data: await readFile(part, 'mask', MAX_MASK_BYTES), filename: part.filename || undefined };
+        mask = { param: 'mask', data: await readFile(part, 'mask', limits.maxMaskBytes), filename: part.filename || undefined };
       } else {
-        await readFile(part, part.fieldname, MAX_REFERENCE_IMAGE_BYTES); // read and dropped, stopping at the limit
+        await readFile(part, part.fieldname, limits.maxImageBytes); // read and dropped, stopping at the limit
         throw new EaselError('invalid_request', `Unexpected file field '${part.fieldname}'; an edit takes 'image' (or 'image[]') and 'mask'.`, { param: part.fieldname });
       }
     }
@@ -159,7 +159,7 @@ async function readMultipart(request: FastifyRequest): Promise<EditInput> {
       { param: 'image' },
     );
   }
-  if (mask && mask.data.byteLength > MAX_MASK_BYTES) throw tooLarge('mask', MAX_MASK_BYTES, 'mask');
+  if (mask && mask.data.byteLength > limits.maxMaskBytes) throw tooLarge('mask', limits.maxMaskBytes, 'mask');
   const images = [];
   for (const upload of uploads) {
     const param = uploads.length === 1 ? 'image' : upload.param;
@@ -203,7 +203,7 @@ async function readJson(ctx: AppContext, body: unknown): Promise<EditInput> {
   if (rawMask !== undefined && rawMask !== null) {
     const url = refUrl(rawMask, 'mask');
     mask = /^data:/i.test(url)
-      ? { data: decodeDataUrl(url, 'mask', MAX_MASK_BYTES), param: 'mask' }
+      ? { data: decodeDataUrl(url, 'mask', ctx.config.intake.maxMaskBytes), param: 'mask' }
       : { url: checkOutboundUrl(url, { allowPrivate: ctx.config.allowPrivateUrls, allowHttp: true, param: 'mask' }).toString(), param: 'mask' };
   }
   const shortUrl = (u: string) => (/^data:/i.test(u) ? describeDataUrl(u) : u);
@@ -221,7 +221,7 @@ async function readJson(ctx: AppContext, body: unknown): Promise<EditInput> {
 }
 
 async function handleEdit(ctx: AppContext, catalog: ModelCatalog, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  const input = request.isMultipart() ? await readMultipart(request) : await readJson(ctx, request.body);
+  const input = request.isMultipart() ? await readMultipart(request, ctx.config.intake) : await readJson(ctx, request.body);
   const requested = input.fields.model;
   const model = requested === undefined || requested === null ? catalog.defaultEditModel() : catalog.get(String(requested));
   if (!model) throw modelNotOffered(String(requested ?? 'gpt-image-1.5'), catalog, 'image edits');
@@ -242,9 +242,12 @@ async function handleEdit(ctx: AppContext, catalog: ModelCatalog, request: Fasti
     }
   }
   if (input.mask && 'data' in input.mask) {
-    if (!firstSize) throw new EaselError('invalid_request', 'An uploaded mask needs the first image uploaded too, so their sizes can be compared.', { param: 'mask' });
-    // Checked now, so a bad mask is a 400 here instead of a failed task later.
-    await normalizeMask(input.mask.data, { semantics: 'alpha', width: firstSize.width, height: firstSize.height, maxBytes: MAX_MASK_BYTES });
+    // Checked now, so a bad mask is a 400 here instead of a failed task later. When the image it
+    // edits is a URL, its size is known only once the worker has fetched it: the mask is checked
+    // against it then (image_dimension_mismatch).
+    const maskOptions = { semantics: 'alpha', maxBytes: ctx.config.intake.maxMaskBytes } as const;
+    if (firstSize) await normalizeMask(input.mask.data, { ...maskOptions, ...firstSize });
+    else await checkMaskAlone(input.mask.data, maskOptions);
   }
 
   const plan = planImageRequest(params, model, 'edit', firstSize);
@@ -260,6 +263,7 @@ async function handleEdit(ctx: AppContext, catalog: ModelCatalog, request: Fasti
   plan.request.storedInputs = { references: storedKeys.filter((k) => k !== maskKey), mask: maskKey };
   plan.request.referenceUrls = input.images.flatMap((i) => ('url' in i ? [i.url] : []));
   plan.request.maskUrl = input.mask && 'url' in input.mask ? input.mask.url : undefined;
+  plan.request.inputParams = { references: input.images.flatMap((i) => ('url' in i ? [i.param] : [])), mask: input.mask?.param };
 
   return answerImageJob(ctx, request, reply, {
     kind: 'edit',
@@ -279,7 +283,7 @@ export async function registerEditsRoute(app: FastifyInstance, ctx: AppContext):
   await app.register(async (scope) => {
     await scope.register(multipart, {
       limits: {
-        fileSize: MAX_REFERENCE_IMAGE_BYTES,
+        fileSize: Math.max(ctx.config.intake.maxImageBytes, ctx.config.intake.maxMaskBytes),
         files: OPENAI_MAX_IMAGES + 1,
         fields: 40,
         fieldSize: 256 * 1024,
@@ -291,8 +295,8 @@ export async function registerEditsRoute(app: FastifyInstance, ctx: AppContext):
       '/v1/images/edits',
       {
         config: { dialect: 'openai' },
-        // JSON edits carry images as data URLs: up to 5 × 10 MB, base64.
-        bodyLimit: 80 * MiB,
+        // JSON edits carry images as data URLs: up to 5 images and a mask at the size limits, base64.
+        bodyLimit: jsonBodyLimit(ctx.config.intake, MAX_REFERENCE_IMAGES),
         schema: {
           tags: ['images'],
           summary: 'Edit images (OpenAI Images API): multipart with image / image[] and mask, or JSON with images[].image_url',

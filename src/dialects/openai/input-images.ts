@@ -4,7 +4,7 @@
 // SSRF-safe loader instead.
 import { EaselError } from '../../core/errors.js';
 import { inspectImage } from '../../intake/image-check.js';
-import { MAX_REFERENCE_IMAGE_BYTES } from '../../intake/limits.js';
+import { MAX_REFERENCE_IMAGE_BYTES, type IntakeLimits } from '../../intake/limits.js';
 import { checkOutboundUrl } from '../../intake/url-policy.js';
 import type { InputImage } from '../../providers/spec.js';
 import type { AppContext } from '../../http/context.js';
@@ -13,6 +13,8 @@ import { extensionFor } from '../../storage/result-store.js';
 export const MiB = 1024 * 1024;
 
 function mb(bytes: number): string {
+  // An operator may set limits under a megabyte (EASEL_MAX_IMAGE_BYTES); "0 MB" would say nothing.
+  if (bytes < MiB) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
   return `${Math.round((bytes / MiB) * 10) / 10} MB`;
 }
 
@@ -44,7 +46,7 @@ export function decodeDataUrl(url: string, param: string, maxBytes = MAX_REFEREN
 export type ImageRef = { kind: 'inline'; image: InputImage; param: string } | { kind: 'url'; url: string; param: string };
 
 export async function readImageRef(ctx: AppContext, url: string, param: string): Promise<ImageRef> {
-  if (/^data:/i.test(url)) return { kind: 'inline', image: await inspectImage(decodeDataUrl(url, param), { param }), param };
+  if (/^data:/i.test(url)) return { kind: 'inline', image: await inspectImage(decodeDataUrl(url, param, ctx.config.intake.maxImageBytes), { param }), param };
   const checked = checkOutboundUrl(url, { allowPrivate: ctx.config.allowPrivateUrls, allowHttp: true, param }).toString();
   return { kind: 'url', url: checked, param };
 }
@@ -58,6 +60,14 @@ export async function storeInputs(ctx: AppContext, taskId: string, images: Input
     keys.push(key);
   }
   return keys;
+}
+
+/**
+ * The largest JSON body that can carry `images` data URLs at the configured size limits, plus a
+ * mask and room for the text around them (base64 is 4/3 of the bytes).
+ */
+export function jsonBodyLimit(limits: IntakeLimits, images: number): number {
+  return Math.ceil(((images * limits.maxImageBytes + limits.maxMaskBytes) * 4) / 3) + 2 * MiB;
 }
 
 /** A short stand-in for a data URL in the params kept with the task (not megabytes of base64). */

@@ -1,6 +1,6 @@
 // Seed 002's HTTP error envelope: {error:{code:<http status>, message, type, param?, fallback_suggestion?}}.
 import type { EaselError } from '../../core/errors.js';
-import type { RenderedError } from '../error-renderers.js';
+import type { ErrorContext, RenderedError } from '../error-renderers.js';
 
 const TYPES: Record<number, string> = {
   400: 'invalid_request_error',
@@ -19,12 +19,14 @@ const TYPES: Record<number, string> = {
   504: 'timeout_error',
 };
 
-function suggestion(e: EaselError): string | undefined {
+function suggestion(e: EaselError, ctx: ErrorContext | undefined): string | undefined {
   switch (e.code) {
     case 'model_not_found':
       return 'gpt-4o-image';
     case 'insufficient_credits':
-      return 'top up credits: POST /admin/keys/{id}/credits';
+      // Seed 002 points at its billing page; easel's is the console's usage page (balance, holds,
+      // spending). Credits are added by an admin (POST /admin/keys/{id}/credits).
+      return ctx?.publicUrl ? `${ctx.publicUrl}/console/usage` : 'ask an admin to add credits (POST /admin/keys/{id}/credits)';
     case 'payload_too_large':
       return 'compress the image to under the size limit';
     case 'rate_limited':
@@ -40,8 +42,8 @@ function suggestion(e: EaselError): string | undefined {
   }
 }
 
-export function renderUnifiedError(e: EaselError): RenderedError {
-  const fallback = suggestion(e);
+export function renderUnifiedError(e: EaselError, ctx?: ErrorContext): RenderedError {
+  const fallback = suggestion(e, ctx);
   return {
     status: e.status,
     body: {

@@ -20,12 +20,16 @@ export function estimatedSeconds(ctx: AppContext): number {
   return Math.max(1, Math.ceil(ctx.config.localDelayMs / 1000));
 }
 
-/** Checks a callback URL by seed 002's rules: https only (http while private URLs are allowed), ≤ 2048 chars, no private targets. */
-export function checkCallbackUrl(raw: string, ctx: AppContext, param: string): string {
+/**
+ * Checks a callback URL by seed 002's rules: https only (http while private URLs are allowed),
+ * ≤ 2048 chars, no private targets — neither as an address in the URL nor as what its name
+ * resolves to now (each send checks again, with a fresh lookup).
+ */
+export async function checkCallbackUrl(raw: string, ctx: AppContext, param: string): Promise<string> {
   if (raw.length > MAX_CALLBACK_URL_LENGTH) {
     throw new EaselError('invalid_request', `'${param}' must be at most ${MAX_CALLBACK_URL_LENGTH} characters long.`, { param });
   }
-  return checkOutboundUrl(raw, { allowPrivate: ctx.config.allowPrivateUrls, allowHttp: ctx.config.allowPrivateUrls, param }).toString();
+  return (await ctx.callbackTargets.checkTarget(raw, { param })).toString();
 }
 
 export async function parseUnifiedBody(raw: unknown, ctx: AppContext) {
@@ -38,14 +42,17 @@ export async function parseUnifiedBody(raw: unknown, ctx: AppContext) {
   if (!(await withinTokenLimit(body.prompt, UNIFIED_PROMPT_TOKEN_LIMIT))) {
     throw new EaselError('invalid_request', `'prompt' is limited to ${UNIFIED_PROMPT_TOKEN_LIMIT} tokens.`, { param: 'prompt' });
   }
-  const urls = [...(body.image_urls ?? []), ...(body.reference_images ?? [])];
-  const param = body.image_urls ? 'image_urls' : 'reference_images';
-  if (urls.length > MAX_REFERENCE_IMAGES) {
-    throw new EaselError('invalid_request', `At most ${MAX_REFERENCE_IMAGES} reference images are allowed; got ${urls.length}.`, { param });
+  // image_urls, then seed 003's reference_images: each URL keeps the name it was sent under.
+  const given = [
+    ...(body.image_urls ?? []).map((url, i) => ({ url, param: `image_urls[${i}]` })),
+    ...(body.reference_images ?? []).map((url, i) => ({ url, param: `reference_images[${i}]` })),
+  ];
+  if (given.length > MAX_REFERENCE_IMAGES) {
+    throw new EaselError('invalid_request', `At most ${MAX_REFERENCE_IMAGES} reference images are allowed; got ${given.length}.`, {
+      param: body.image_urls ? 'image_urls' : 'reference_images',
+    });
   }
-  const referenceUrls = urls.map((u, i) =>
-    checkOutboundUrl(u, { allowPrivate: ctx.config.allowPrivateUrls, allowHttp: true, param: `${param}[${i}]` }).toString(),
-  );
+  const referenceUrls = given.map((g) => checkOutboundUrl(g.url, { allowPrivate: ctx.config.allowPrivateUrls, allowHttp: true, param: g.param }).toString());
   let maskUrl: string | undefined;
   if (body.mask_url !== undefined) {
     if (referenceUrls.length === 0) throw new EaselError('invalid_request', "'mask_url' needs a reference image in 'image_urls'.", { param: 'mask_url' });
@@ -54,7 +61,7 @@ export async function parseUnifiedBody(raw: unknown, ctx: AppContext) {
     }
     maskUrl = checkOutboundUrl(body.mask_url, { allowPrivate: ctx.config.allowPrivateUrls, allowHttp: true, param: 'mask_url' }).toString();
   }
-  const callbackUrl = body.callback_url === undefined ? undefined : checkCallbackUrl(body.callback_url, ctx, 'callback_url');
+  const callbackUrl = body.callback_url === undefined ? undefined : await checkCallbackUrl(body.callback_url, ctx, 'callback_url');
   const sizeLabel = body.size ?? '1:1';
   const { size, aspectRatio } = resolveSize(sizeLabel)!;
   const request = defaultRequest({
@@ -66,6 +73,7 @@ export async function parseUnifiedBody(raw: unknown, ctx: AppContext) {
     aspectRatio,
     referenceUrls,
     maskUrl,
+    inputParams: { references: given.map((g) => g.param), mask: 'mask_url' },
     maskSemantics: 'luminance',
     callbackUrl,
   });
