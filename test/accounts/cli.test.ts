@@ -4,11 +4,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
 import { startTestServer } from '../helpers/server.js';
 import { apiAs } from './accounts-helpers.js';
 import { EASEL_BIN } from '../helpers/process.js';
-
 
 
 for (const engine of ['sqlite', 'postgres'] as const) {
@@ -104,7 +104,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const elsewhere = tempDir();
       const run = (extra: Record<string, string>) =>
         new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-          execFile(process.execPath, [MAIN, 'keys', 'list'], { env: { PATH: process.env.PATH ?? '', EASEL_DATA_DIR: elsewhere, ...extra } }, (err, stdout, stderr) =>
+          execFile(process.execPath, [EASEL_BIN, 'keys', 'list'], { env: { PATH: process.env.PATH ?? '', EASEL_DATA_DIR: elsewhere, ...extra } }, (err, stdout, stderr) =>
             resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
           ),
         );
