@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { createRequire } from 'node:module';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from 'kysely';
+import { GroupCommitSqliteDriver } from './sqlite-driver.js';
 import type { Database } from './schema.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -60,7 +61,15 @@ export function openSqlite(file: string): Db {
   // Other processes (a separate worker) may hold the write lock briefly; wait instead of failing.
   database.pragma('busy_timeout = 10000');
   database.pragma('synchronous = NORMAL');
-  const kysely = new Kysely<Database>({ dialect: new EaselSqliteDialect({ database: withStatementCache(database) }) });
+  const driver = new GroupCommitSqliteDriver(database, withStatementCache(database));
+  const kysely = new Kysely<Database>({
+    dialect: {
+      createAdapter: () => new SqliteAdapter(),
+      createDriver: () => driver,
+      createIntrospector: (db) => new SqliteIntrospector(db),
+      createQueryCompiler: () => new SqliteQueryCompiler(),
+    },
+  });
   return {
     kysely,
     engine: 'sqlite',
@@ -68,48 +77,6 @@ export function openSqlite(file: string): Db {
     description: `SQLite ${file}`,
     close: () => kysely.destroy(),
   };
-}
-
-/**
- * Kysely's SQLite driver, with two changes:
- *  - Transactions start with BEGIN IMMEDIATE: every transaction easel runs writes, and taking
- *    the write lock at the start means a transaction never fails half-way when another process
- *    wrote in between (SQLITE_BUSY on the upgrade). src/accounts/key-lock.ts relies on it.
- *  - Callers waiting for the one connection queue in order; Kysely's own mutex wakes every
- *    waiter on each release (all re-check, one wins), a cost that grows with the concurrency
- *    (seen in the submit benchmark's profile, bench/ and README "Performance").
- */
-class EaselSqliteDialect extends SqliteDialect {
-  constructor(private readonly driverConfig: SqliteDialectConfig) {
-    super(driverConfig);
-  }
-
-  override createDriver(): Driver {
-    return new EaselSqliteDriver(this.driverConfig);
-  }
-}
-
-class EaselSqliteDriver extends SqliteDriver {
-  private held = false;
-  private readonly waiting: Array<() => void> = [];
-
-  override async acquireConnection(): Promise<DatabaseConnection> {
-    if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.held = true;
-    // Kysely's mutex is always free here (only the holder of this queue gets past it).
-    return super.acquireConnection();
-  }
-
-  override async releaseConnection(): Promise<void> {
-    await super.releaseConnection();
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.held = false;
-  }
-
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
 }
 
 type SqliteStatement = ReturnType<SqliteDatabase.Database['prepare']>;

@@ -1,0 +1,192 @@
+// easel's SQLite driver for Kysely: one connection, callers queued in order, and group commit.
+//
+// A commit is the largest cost of a small write on SQLite: every page the transaction touched is
+// appended to the WAL (a task insert dirties the table and each of its indexes). Under load many
+// small transactions wait for the one connection at once, so they are run one after another
+// inside one outer transaction (each in a savepoint of its own, so each still commits or rolls
+// back alone), and the outer transaction commits when nobody is waiting any more — or when it has
+// grown large or old enough. A caller is answered only after the outer commit: what easel
+// acknowledges is on disk. With nobody waiting, a transaction commits at once, as it always did.
+// (bench/ and README "Performance": the submit and pipeline benchmarks.)
+//
+// Transactions start with BEGIN IMMEDIATE: every transaction easel runs writes, and taking the
+// write lock at the start means one never fails half-way when another process wrote in between
+// (SQLITE_BUSY on the upgrade). src/accounts/key-lock.ts relies on it.
+import type Sqlite from 'better-sqlite3';
+import { SelectQueryNode, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
+
+/** Statements kept prepared by their SQL text (see withStatementCache in database.ts). */
+export interface StatementSource {
+  prepare(sql: string): {
+    reader: boolean;
+    all(p: readonly unknown[]): unknown[];
+    run(p: readonly unknown[]): Sqlite.RunResult;
+    iterate(p: readonly unknown[]): IterableIterator<unknown>;
+  };
+  close(): void;
+}
+
+/** The outer transaction that several callers' work shares. */
+interface Group {
+  members: number;
+  openedAt: number;
+  done: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** A commit waits for no more than this many callers' work… */
+const MAX_GROUP_MEMBERS = 128;
+/** …or this long after the outer transaction began. */
+const MAX_GROUP_AGE_MS = 20;
+
+const SAVEPOINT = 'easel_tx';
+
+/** One caller's hold on the connection, from acquire to release. */
+class Lease implements DatabaseConnection {
+  inTransaction = false;
+  /** The group this caller's writes went into; its release waits for that group's commit. */
+  joined: Group | undefined;
+
+  constructor(private readonly driver: GroupCommitSqliteDriver) {}
+
+  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    return this.driver.execute<R>(this, compiled);
+  }
+
+  async *streamQuery<R>(compiled: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    if (!SelectQueryNode.is(compiled.query)) throw new Error('SQLite can stream only select queries');
+    for (const row of this.driver.statements.prepare(compiled.sql).iterate(compiled.parameters)) yield { rows: [row as R] };
+  }
+}
+
+export class GroupCommitSqliteDriver implements Driver {
+  private held = false;
+  private readonly waiting: Array<() => void> = [];
+  private group: Group | undefined;
+
+  constructor(
+    private readonly raw: Sqlite.Database,
+    readonly statements: StatementSource,
+  ) {}
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.held = true;
+    return new Lease(this);
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    const lease = connection as Lease;
+    this.join(lease);
+    this.raw.exec(`savepoint ${SAVEPOINT}`);
+    lease.inTransaction = true;
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const lease = connection as Lease;
+    lease.inTransaction = false;
+    // The outer transaction is gone only if SQLite rolled it back on an error; then so is this
+    // work, and the release below says so.
+    if (this.raw.inTransaction) this.raw.exec(`release ${SAVEPOINT}`);
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const lease = connection as Lease;
+    lease.inTransaction = false;
+    if (!this.raw.inTransaction) return;
+    this.raw.exec(`rollback to ${SAVEPOINT}`);
+    this.raw.exec(`release ${SAVEPOINT}`);
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    this.join(connection as Lease);
+    this.raw.exec(`savepoint "${name.replace(/"/g, '""')}"`);
+  }
+
+  async rollbackToSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    this.raw.exec(`rollback to "${name.replace(/"/g, '""')}"`);
+  }
+
+  async releaseSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    this.raw.exec(`release "${name.replace(/"/g, '""')}"`);
+  }
+
+  /**
+   * Hands the connection to the next caller, committing the outer transaction first when nobody
+   * waits or it is big or old enough; then waits until the work of this caller is committed.
+   */
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const lease = connection as Lease;
+    const group = this.group;
+    if (group && (this.waiting.length === 0 || group.members >= MAX_GROUP_MEMBERS || Date.now() - group.openedAt >= MAX_GROUP_AGE_MS)) {
+      this.commitGroup(group);
+    }
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
+    if (lease.joined) await lease.joined.done;
+  }
+
+  async destroy(): Promise<void> {
+    if (this.group) this.commitGroup(this.group);
+    this.statements.close();
+  }
+
+  /**
+   * Runs one statement for a caller. While a group is open, every statement joins it: a write so
+   * that it is answered only once committed, a read so that nothing it saw of the group's writes
+   * (a task finished, a callback due) is acted on before they are committed. A single write while
+   * others wait opens a group, to share their commit instead of paying one of its own.
+   */
+  execute<R>(lease: Lease, compiled: CompiledQuery): QueryResult<R> {
+    const stmt = this.statements.prepare(compiled.sql);
+    if (!lease.joined && (this.group || (!stmt.reader && this.waiting.length > 0))) this.join(lease);
+    if (stmt.reader) return { rows: stmt.all(compiled.parameters) as R[] };
+    const { changes, lastInsertRowid } = stmt.run(compiled.parameters);
+    return {
+      numAffectedRows: BigInt(changes),
+      insertId: lastInsertRowid === undefined || lastInsertRowid === null ? undefined : BigInt(lastInsertRowid),
+      rows: [],
+    };
+  }
+
+  private join(lease: Lease): void {
+    if (!this.group) {
+      this.raw.exec('begin immediate');
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // A group nobody waits on (every member failed before joining it) must not be an unhandled rejection.
+      done.catch(() => {});
+      this.group = { members: 0, openedAt: Date.now(), done, resolve, reject };
+    }
+    if (lease.joined !== this.group) {
+      lease.joined = this.group;
+      this.group.members++;
+    }
+  }
+
+  private commitGroup(group: Group): void {
+    this.group = undefined;
+    try {
+      if (!this.raw.inTransaction) throw new Error('SQLite rolled the transaction back after an error; its writes were not saved.');
+      this.raw.exec('commit');
+      group.resolve();
+    } catch (err) {
+      if (this.raw.inTransaction) {
+        try {
+          this.raw.exec('rollback');
+        } catch {
+          /* already gone */
+        }
+      }
+      group.reject(err);
+    }
+  }
+}
