@@ -120,7 +120,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const malformed = await s.api('POST', '/v1/images/generations', '{"model": "gpt-4o-image", ', { 'content-type': 'application/json' });
       assertUnifiedError(malformed, 400, /JSON/);
       const empty = await s.api('POST', '/v1/images/generations', '', { 'content-type': 'application/json' });
-      assert.equal(empty.status, 400);
+      assertUnifiedError(empty, 400, /JSON object/);
       const wrongType = await s.api('POST', '/v1/images/generations', 'model=gpt-4o-image', { 'content-type': 'text/plain' });
       assert.ok([400, 415].includes(wrongType.status), String(wrongType.status));
       assert.ok(wrongType.body.error.message);
@@ -169,7 +169,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const res = await s.api('POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: 'slow [[easel:delay=20000]]' });
       assert.equal(res.body.task_info.can_cancel, true);
       await eventually(async () => (await s.api('GET', `/v1/tasks/${res.body.id}`)).body.status === 'processing', 5000, 'processing');
-      const cancelled = await s.api('POST', `/v1/tasks/${res.body.id}/cancel`);
+      // Sent as many clients send every POST: a JSON content type and no body at all.
+      const cancelled = await s.api('POST', `/v1/tasks/${res.body.id}/cancel`, undefined, { 'content-type': 'application/json' });
       assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
       assert.equal(cancelled.body.status, 'cancelled');
       assert.equal(cancelled.body.task_info.can_cancel, false);
@@ -249,6 +250,23 @@ describe('signed result links', () => {
     const poll = await s.api('GET', `/v1/tasks/${res.body.id}`);
     const fresh = new URL(poll.body.results[0]);
     assert.equal((await fetch(fresh)).status, 410);
+  });
+});
+
+describe('seed 002 task id', () => {
+  let s: TestServer;
+  // Every reading of this clock is a second later than the last, so an id stamped at another
+  // moment than the task's `created` cannot go unnoticed.
+  let tick = Date.UTC(2026, 0, 1);
+  before(async () => {
+    s = await startTestServer({ clock: { now: () => (tick += 1000) } });
+  });
+  after(async () => s?.close());
+
+  it('embeds the same unix second as the task\'s created', async () => {
+    const res = await s.api('POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: 'ids' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.id.split('-')[2], String(res.body.created));
   });
 });
 
