@@ -20,6 +20,12 @@ export interface GenerationRequest {
   /** Reference images by URL (fetched by the intake when the task runs). */
   referenceUrls: string[];
   maskUrl: string | undefined;
+  /**
+   * What the client called each URL in referenceUrls and maskUrl (kie's 'filesUrl[0]', a chat
+   * message part…), so a download that fails when the task runs names the field the client sent.
+   * Absent (seed 002, and tasks stored before it existed): 'image_urls[i]' and 'mask_url'.
+   */
+  urlParams?: { references: string[]; mask: string | undefined } | undefined;
   /** How to read the mask: seed dialects paint black = edit; OpenAI uses transparency. */
   maskSemantics: MaskSemantics;
   /** Inputs already stored as blobs (uploads, or fetched once), by blob key. */

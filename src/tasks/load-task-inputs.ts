@@ -48,15 +48,16 @@ export function createTaskInputLoader(deps: InputLoaderDeps): InputLoader {
       files.push(await inspectImage(data, { param: `image[${i}]` }));
     }
     for (const [i, url] of req.referenceUrls.entries()) {
-      const data = await obtain(task, url, `inputs/${task.id}/ref-${i}`, MAX_REFERENCE_IMAGE_BYTES, `image_urls[${i}]`, signal);
-      files.push(await inspectImage(data, { param: `image_urls[${i}]` }));
+      const param = req.urlParams?.references[i] ?? `image_urls[${i}]`;
+      const data = await obtain(task, url, `inputs/${task.id}/ref-${i}`, MAX_REFERENCE_IMAGE_BYTES, param, signal);
+      files.push(await inspectImage(data, { param }));
     }
     let maskBytes: Uint8Array | undefined;
     if (req.storedInputs.mask) {
       maskBytes = await deps.results.blobs.getBytes(req.storedInputs.mask);
       if (!maskBytes) throw new EaselError('image_processing_error', 'The uploaded mask is no longer stored.');
     } else if (req.maskUrl) {
-      maskBytes = await obtain(task, req.maskUrl, `inputs/${task.id}/mask`, MAX_MASK_BYTES, 'mask_url', signal);
+      maskBytes = await obtain(task, req.maskUrl, `inputs/${task.id}/mask`, MAX_MASK_BYTES, req.urlParams?.mask ?? 'mask_url', signal);
     }
     if (maskBytes === undefined) return { files, mask: undefined };
     const first = files[0];

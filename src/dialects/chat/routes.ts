@@ -41,6 +41,7 @@ async function prepare(ctx: AppContext, request: FastifyRequest) {
         model: body.model,
         prompt: chat.prompt,
         referenceUrls: chat.images.flatMap((i) => (i.kind === 'url' ? [i.url] : [])),
+        urlParams: { references: chat.images.flatMap((i) => (i.kind === 'url' ? [i.param] : [])), mask: undefined },
         storedInputs: { references: keys, mask: undefined },
       }),
       params: chat.described,

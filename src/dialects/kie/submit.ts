@@ -75,6 +75,7 @@ export function parseKieBody(raw: unknown, ctx: AppContext): ParsedKieRequest {
     aspectRatio,
     referenceUrls,
     maskUrl,
+    urlParams: { references: given.map((g) => g.param), mask: maskUrl === undefined ? undefined : 'maskUrl' },
     // kie: black = the area to edit, white = keep
     maskSemantics: 'luminance',
     callbackUrl,

@@ -260,6 +260,10 @@ async function handleEdit(ctx: AppContext, catalog: ModelCatalog, request: Fasti
   plan.request.storedInputs = { references: storedKeys.filter((k) => k !== maskKey), mask: maskKey };
   plan.request.referenceUrls = input.images.flatMap((i) => ('url' in i ? [i.url] : []));
   plan.request.maskUrl = input.mask && 'url' in input.mask ? input.mask.url : undefined;
+  plan.request.urlParams = {
+    references: input.images.flatMap((i) => ('url' in i ? [i.param] : [])),
+    mask: input.mask && 'url' in input.mask ? input.mask.param : undefined,
+  };
 
   return answerImageJob(ctx, request, reply, {
     kind: 'edit',
