@@ -102,6 +102,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         ['n = 3', { model: 'gpt-4o-image', prompt: 'x', n: 3 }, 400, /'n' must be one of 1, 2, 4/],
         ['n as a string', { model: 'gpt-4o-image', prompt: 'x', n: '1' }, 400, /'n'/],
         ['bad size', { model: 'gpt-4o-image', prompt: 'x', size: '4:3' }, 400, /size/],
+        // Every allowed size is named, however the value is wrong (a null once listed four of six).
+        ['null size', { model: 'gpt-4o-image', prompt: 'x', size: null }, 400, /"1:1", "2:3", "3:2", "1024x1024", "1024x1536", "1536x1024"/],
         ['six image URLs', { model: 'gpt-4o-image', prompt: 'x', image_urls: Array(6).fill('https://example.com/a.png') }, 400, /at most 5/],
         ['five plus one alias', { model: 'gpt-4o-image', prompt: 'x', image_urls: Array(5).fill('https://example.com/a.png'), reference_images: ['https://example.com/b.png'] }, 400, /At most 5/],
         ['image URL not a URL', { model: 'gpt-4o-image', prompt: 'x', image_urls: ['not a url'] }, 400, /image_urls/],
@@ -175,6 +177,10 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal(cancelled.body.status, 'cancelled');
       assert.equal(cancelled.body.task_info.can_cancel, false);
       assert.equal(cancelled.body.error.code, 'request_cancelled');
+      // ToAPIs' statuses are queued | in_progress | completed | failed: its clients see a failure.
+      const toapis = await s.api('GET', `/v1/images/generations/${res.body.id}`);
+      assert.equal(toapis.body.status, 'failed');
+      assert.equal(toapis.body.error.code, 'request_cancelled');
       const again = await s.api('POST', `/v1/tasks/${res.body.id}/cancel`);
       assertUnifiedError(again, 409, /already ended/);
       // The worker let go at once: the slot is free and the task stays cancelled.
