@@ -206,6 +206,10 @@ describe('OpenAI Images API on sqlite', () => {
     const missing = await s.api('GET', '/v1/models/nope');
     assert.equal(missing.status, 404);
     assertOpenAISchema('ErrorResponse', missing.body);
+    // Not offered, but an OpenAI Images route: OpenAI's envelope.
+    const variation = await fetch(`${s.url}/v1/images/variations`, { method: 'POST', headers: { authorization: `Bearer ${s.key}` } });
+    assert.equal(variation.status, 404);
+    assertOpenAISchema('ErrorResponse', await variation.json());
   });
 
   it('lists the configured models and gpt-4o-image in OpenAI shape', async () => {
