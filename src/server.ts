@@ -7,7 +7,7 @@ import pino, { type Logger } from 'pino';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { openDatabase, type Db } from './db/database.js';
+import { databaseOpenError, openDatabase, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { getOrCreateSetting, randomSecret } from './db/settings.js';
 import { ensureBootstrapKey } from './accounts/api-keys.js';
@@ -79,12 +79,18 @@ export async function startEasel(config: Readonly<Config>, options: StartOptions
   const pricing = parsePricing(config.file['pricing']);
   // Providers and routes (YAML `providers`/`models`/`routing`): a bad section stops the start here.
   const routing = options.providers ? undefined : readRoutingConfig(config.file, process.env);
-  const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const dbOptions = { databaseUrl: config.databaseUrl, dataDir: config.dataDir };
+  let db: Db;
+  try {
+    db = openDatabase(dbOptions);
+  } catch (err) {
+    throw databaseOpenError(dbOptions, err);
+  }
   try {
     await migrateToLatest(db);
   } catch (err) {
     await db.close();
-    throw err;
+    throw databaseOpenError(dbOptions, err);
   }
   const signingSecret = config.signingSecret ?? (await getOrCreateSetting(db.kysely, 'link_signing_secret', randomSecret));
   const createdKey = await ensureBootstrapKey(db.kysely, config.bootstrapApiKey, clock.now());
@@ -104,7 +110,8 @@ export async function startEasel(config: Readonly<Config>, options: StartOptions
   } catch (err) {
     s3?.close();
     await db.close();
-    throw err;
+    if (s3) throw err;
+    throw new Error(`EASEL_DATA_DIR (${config.dataDir}): images cannot be stored there: ${(err as Error).message}`, { cause: err });
   }
   const results = new ResultStore(db, blobs, signer, clock, { retentionSeconds: config.retentionSeconds, linkTtlSeconds: config.resultLinkTtlSeconds });
   // Events reach other processes through Redis (REDIS_URL) or PostgreSQL LISTEN/NOTIFY, on a

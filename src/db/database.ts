@@ -55,6 +55,24 @@ export function openDatabase(options: OpenDbOptions): Db {
   return openSqlite(path.join(options.dataDir, 'easel.sqlite'));
 }
 
+/**
+ * Names the setting behind a database that could not be opened or migrated ("connect
+ * ECONNREFUSED" alone does not say what to fix). A database migrated by a newer easel keeps its
+ * own message, which already says what to do.
+ */
+export function databaseOpenError(options: OpenDbOptions, err: unknown): Error {
+  if (err instanceof Error && err.name === 'SchemaTooNewError') return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const setting = options.databaseUrl ? `DATABASE_URL (${safeUrl(options.databaseUrl)})` : `EASEL_DATA_DIR (${options.dataDir})`;
+  return new Error(`${setting}: the database could not be opened: ${message}`, { cause: err });
+}
+
+function safeUrl(connectionString: string): string {
+  const safe = new URL(connectionString);
+  safe.password = safe.password ? '***' : '';
+  return safe.toString();
+}
+
 export function openSqlite(file: string): Db {
   const database = new SqliteDatabase(file);
   database.pragma('journal_mode = WAL');

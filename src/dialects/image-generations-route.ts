@@ -33,7 +33,17 @@ export function registerImageGenerationsRoute(app: FastifyInstance, handlers: Ge
   app.post(
     '/v1/images/generations',
     {
-      config: { dialect: 'unified' },
+      config: {
+        dialect: 'unified',
+        // Name the dialect as soon as the body is parsed, so every refusal (the key, rate
+        // limits, credits, validation) is rendered in the envelope the client expects.
+        dialectFromBody: (request) => {
+          const model = (request.body as { model?: unknown } | null | undefined)?.model;
+          if (typeof model !== 'string') return undefined;
+          // gpt-4o-image is seed 002's, whichever handler takes it (Prefer: wait goes to the OpenAI one).
+          return isSeedImageModel(model) ? 'unified' : handlers.find((h) => h.handles(model, request))?.dialect;
+        },
+      },
       schema: {
         tags: ['images'],
         summary: 'Generate images: gpt-4o-image answers with a task (seeds 002/003); OpenAI models answer like OpenAI',
@@ -42,12 +52,6 @@ export function registerImageGenerationsRoute(app: FastifyInstance, handlers: Ge
       },
       // Validation happens in the chosen handler, against that dialect's own schema.
       validatorCompiler: () => (value: unknown) => ({ value }),
-      // Name the dialect as soon as the body is parsed, so every later refusal (rate limits,
-      // credits, validation) is rendered in the envelope the client expects.
-      preValidation: async (request) => {
-        const model = (request.body as { model?: unknown } | null | undefined)?.model;
-        if (typeof model === 'string') request.dialect = handlers.find((h) => h.handles(model, request))?.dialect;
-      },
     },
     async (request, reply) => {
       const body = request.body as { model?: unknown } | null | undefined;

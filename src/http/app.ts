@@ -178,6 +178,13 @@ export async function buildApp(ctx: AppContext, routeModules: RouteModule[]): Pr
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body.toString();
+    // No body at all is no body, whatever the header says: many clients send
+    // `Content-Type: application/json` on every request, a bodiless cancel included. Routes that
+    // need a body still refuse a missing one in their own words.
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
     if (jsonTooDeep(text)) {
       done(new EaselError('malformed_json', `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
       return;

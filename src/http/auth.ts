@@ -13,8 +13,7 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 
 export function registerAuth(app: FastifyInstance, ctx: AppContext): void {
   app.decorateRequest('apiKey', undefined);
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config?.auth === false || request.routeOptions.url === undefined) return;
+  const authenticate = async (request: FastifyRequest) => {
     const token = bearerToken(request);
     if (!token) {
       throw new EaselError('unauthorized', 'Missing API key: send it as "Authorization: Bearer <key>".');
@@ -22,5 +21,19 @@ export function registerAuth(app: FastifyInstance, ctx: AppContext): void {
     const key = await findActiveKey(ctx.db.kysely, token);
     if (!key) throw new EaselError('unauthorized', 'Invalid or revoked API key.');
     request.apiKey = key;
+  };
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config;
+    if (config?.auth === false || request.routeOptions.url === undefined) return;
+    // Checked once the body names the dialect (preValidation below). Such a route's body limit
+    // is the default 1 MiB, so little is read before the key is known.
+    if (config?.dialectFromBody) return;
+    await authenticate(request);
+  });
+  app.addHook('preValidation', async (request) => {
+    const config = request.routeOptions.config;
+    if (!config?.dialectFromBody || config.auth === false) return;
+    request.dialect = config.dialectFromBody(request);
+    await authenticate(request);
   });
 }

@@ -1,5 +1,5 @@
 // What route modules get: the assembled core, nothing else. Built once in src/server.ts.
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../db/database.js';
@@ -35,6 +35,12 @@ declare module 'fastify' {
     dialect?: string;
     /** false: no API key needed (health, docs, signed files). */
     auth?: boolean;
+    /**
+     * For a route several dialects share (POST /v1/images/generations): names the dialect from
+     * the parsed body. The key is then checked once the body is parsed and the dialect named, so
+     * even a 401 is in the envelope the client expects.
+     */
+    dialectFromBody?: (request: FastifyRequest) => string | undefined;
   }
 }
 

@@ -35,8 +35,26 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? `"${value}"` : String(value);
 }
 
+/**
+ * The values a field of `schema` may take when it is a union of literals (sizes, n, enums), read
+ * from the schema itself: TypeBox buffers only a few errors (a guard against costly bodies), so a
+ * wrong value of the wrong type (null for a size) reports just some of the literals.
+ */
+function literalsAt(schema: TSchema | undefined, instancePath: string): unknown[] | undefined {
+  let node = schema as Record<string, unknown> | undefined;
+  for (const segment of instancePath.split('/').slice(1)) {
+    if (!node) return undefined;
+    const key = segment.replace(/~1/g, '/').replace(/~0/g, '~');
+    const properties = node.properties as Record<string, Record<string, unknown>> | undefined;
+    node = properties?.[key] ?? (/^\d+$/.test(key) ? (node.items as Record<string, unknown> | undefined) : undefined);
+  }
+  const variants = node?.anyOf as Array<Record<string, unknown>> | undefined;
+  if (!Array.isArray(variants) || variants.length === 0 || !variants.every((v) => 'const' in v)) return undefined;
+  return variants.map((v) => v.const);
+}
+
 /** Turns schema errors into one sentence about the first field that is wrong. */
-export function explainErrors(errors: SchemaError[]): { message: string; param: string | undefined } {
+export function explainErrors(errors: SchemaError[], schema?: TSchema): { message: string; param: string | undefined } {
   // TypeBox reports an unknown field twice: as "schema is false" at the field, then as
   // additionalProperties on its parent; the second says what a person needs to hear.
   const extra = errors.find((e) => e.keyword === 'additionalProperties');
@@ -58,7 +76,7 @@ export function explainErrors(errors: SchemaError[]): { message: string; param: 
   const path = first.instancePath;
   const name = fieldName(path) || 'body';
   const onPath = errors.filter((e) => e.instancePath === path);
-  const allowed = onPath.filter((e) => e.keyword === 'const').map((e) => e.params.allowedValue);
+  const allowed = literalsAt(schema, path) ?? onPath.filter((e) => e.keyword === 'const').map((e) => e.params.allowedValue);
   if (allowed.length > 0 || onPath.some((e) => e.keyword === 'enum')) {
     const values = allowed.length > 0 ? allowed : ((onPath.find((e) => e.keyword === 'enum')?.params.allowedValues as unknown[]) ?? []);
     return { message: `'${name}' must be one of ${values.map(describe).join(', ')}.`, param: name };
@@ -100,7 +118,7 @@ export function checkBody<S extends TSchema>(schema: S, value: unknown): Static<
     }
   }
   if (c.Check(value)) return value as Static<S>;
-  const { message, param } = explainErrors([...c.Errors(value)] as SchemaError[]);
+  const { message, param } = explainErrors([...c.Errors(value)] as SchemaError[], schema);
   throw new EaselError('invalid_request', message, param === undefined ? {} : { param });
 }
 
@@ -113,7 +131,7 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
     if (httpPart === 'body' && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       return { error: new EaselError('invalid_request', 'The request body must be a JSON object.') };
     }
-    const { message, param } = explainErrors([...c.Errors(converted)] as SchemaError[]);
+    const { message, param } = explainErrors([...c.Errors(converted)] as SchemaError[], schema);
     return { error: new EaselError('invalid_request', message, param === undefined ? {} : { param }) };
   };
 };

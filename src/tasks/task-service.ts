@@ -44,12 +44,17 @@ export class TaskService {
     this.terminalHooks.push(hook);
   }
 
-  async submit(task: Omit<NewTask, 'now'>): Promise<Task> {
+  /**
+   * `id` may be a function of the submit time, for ids that embed it (seed 002's
+   * `task-unified-<unix>-…`): then the id and the task's `created` always agree.
+   */
+  async submit(task: Omit<NewTask, 'now' | 'id'> & { id: string | ((now: number) => string) }): Promise<Task> {
     // Idempotency-Key: a repeat gets the task the first request created, with no second hold.
     const repeat = () => (task.idempotency ? this.idempotentRepeat(task.ownerId, task.idempotency) : undefined);
     const earlier = await repeat();
     if (earlier) return earlier;
-    const full: NewTask = { ...task, now: this.clock.now() };
+    const now = this.clock.now();
+    const full: NewTask = { ...task, id: typeof task.id === 'function' ? task.id(now) : task.id, now };
     let created: Task;
     try {
       created = await this.insertBatched(full);

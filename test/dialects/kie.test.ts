@@ -291,11 +291,19 @@ describe('kie dialect (seed 004) on sqlite', () => {
     assert.equal(unreachable.errorCode, 451);
     assert.equal(unreachable.status, 'CREATE_TASK_FAILED');
     assert.match(unreachable.errorMessage, /download/i);
+    // The message names the field as the kie client sent it, not another dialect's name for it.
+    assert.match(unreachable.errorMessage, /'filesUrl\[0\]'/);
+    assert.doesNotMatch(unreachable.errorMessage, /image_urls|mask_url/);
     assert.deepEqual(unreachable.response, { resultUrls: [], result_urls: [] });
     assert.equal(typeof unreachable.completeTime, 'number');
 
     const missing = await waitRecord(s, await submit(s, { prompt: 'x', size: '1:1', filesUrl: [`${images.url}/nope.png`] }));
     assert.equal(missing.errorCode, 451, 'an HTTP 404 for the file is a download failure too');
+    const legacy = await waitRecord(s, await submit(s, { prompt: 'x', size: '1:1', fileUrl: `${images.url}/nope.png` }));
+    assert.match(legacy.errorMessage, /'fileUrl'/);
+    const noMask = await waitRecord(s, await submit(s, { prompt: 'x', size: '1:1', filesUrl: [`${images.url}/ref.png`], maskUrl: `${images.url}/nope.png` }));
+    assert.equal(noMask.errorCode, 451, JSON.stringify(noMask));
+    assert.match(noMask.errorMessage, /'maskUrl'/);
 
     const corrupt = await waitRecord(s, await submit(s, { prompt: 'x', size: '1:1', filesUrl: [`${images.url}/corrupt.png`] }));
     assert.equal(corrupt.successFlag, 2);

@@ -185,6 +185,19 @@ describe('OpenAI Images API on sqlite', () => {
     const unauth = await fetch(`${s.url}/v1/models`, { headers: { authorization: 'Bearer nope-nope-nope' } });
     assert.equal(unauth.status, 401);
     assertOpenAISchema('ErrorResponse', await unauth.json());
+    // The generations route is shared with seed 002; the model in the body decides the envelope,
+    // for a wrong key too.
+    await assert.rejects(sdk(s, 'sk-not-a-real-key-000000000').images.generate({ model: 'gpt-image-1', prompt: 'x' }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.AuthenticationError, String(err));
+      assert.equal(err.code, 'invalid_api_key');
+      return true;
+    });
+    const noKey = await fetch(`${s.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'dall-e-3', prompt: 'x' }) });
+    assert.equal(noKey.status, 401);
+    assertOpenAISchema('ErrorResponse', await noKey.json());
+    const seedNoKey = await fetch(`${s.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-image', prompt: 'x' }) });
+    assert.equal(seedNoKey.status, 401);
+    assert.equal((await seedNoKey.json()).error.code, 401, "seed 002's envelope for gpt-4o-image");
     await assert.rejects(client.models.retrieve('gpt-5-image'), (err: unknown) => {
       assert.ok(err instanceof OpenAI.NotFoundError);
       assert.equal(err.code, 'model_not_found');
@@ -193,6 +206,10 @@ describe('OpenAI Images API on sqlite', () => {
     const missing = await s.api('GET', '/v1/models/nope');
     assert.equal(missing.status, 404);
     assertOpenAISchema('ErrorResponse', missing.body);
+    // Not offered, but an OpenAI Images route: OpenAI's envelope.
+    const variation = await fetch(`${s.url}/v1/images/variations`, { method: 'POST', headers: { authorization: `Bearer ${s.key}` } });
+    assert.equal(variation.status, 404);
+    assertOpenAISchema('ErrorResponse', await variation.json());
   });
 
   it('lists the configured models and gpt-4o-image in OpenAI shape', async () => {

@@ -102,6 +102,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         ['n = 3', { model: 'gpt-4o-image', prompt: 'x', n: 3 }, 400, /'n' must be one of 1, 2, 4/],
         ['n as a string', { model: 'gpt-4o-image', prompt: 'x', n: '1' }, 400, /'n'/],
         ['bad size', { model: 'gpt-4o-image', prompt: 'x', size: '4:3' }, 400, /size/],
+        // Every allowed size is named, however the value is wrong (a null once listed four of six).
+        ['null size', { model: 'gpt-4o-image', prompt: 'x', size: null }, 400, /"1:1", "2:3", "3:2", "1024x1024", "1024x1536", "1536x1024"/],
         ['six image URLs', { model: 'gpt-4o-image', prompt: 'x', image_urls: Array(6).fill('https://example.com/a.png') }, 400, /at most 5/],
         ['five plus one alias', { model: 'gpt-4o-image', prompt: 'x', image_urls: Array(5).fill('https://example.com/a.png'), reference_images: ['https://example.com/b.png'] }, 400, /At most 5/],
         ['image URL not a URL', { model: 'gpt-4o-image', prompt: 'x', image_urls: ['not a url'] }, 400, /image_urls/],
@@ -120,7 +122,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const malformed = await s.api('POST', '/v1/images/generations', '{"model": "gpt-4o-image", ', { 'content-type': 'application/json' });
       assertUnifiedError(malformed, 400, /JSON/);
       const empty = await s.api('POST', '/v1/images/generations', '', { 'content-type': 'application/json' });
-      assert.equal(empty.status, 400);
+      assertUnifiedError(empty, 400, /JSON object/);
       const wrongType = await s.api('POST', '/v1/images/generations', 'model=gpt-4o-image', { 'content-type': 'text/plain' });
       assert.ok([400, 415].includes(wrongType.status), String(wrongType.status));
       assert.ok(wrongType.body.error.message);
@@ -169,11 +171,16 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const res = await s.api('POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: 'slow [[easel:delay=20000]]' });
       assert.equal(res.body.task_info.can_cancel, true);
       await eventually(async () => (await s.api('GET', `/v1/tasks/${res.body.id}`)).body.status === 'processing', 5000, 'processing');
-      const cancelled = await s.api('POST', `/v1/tasks/${res.body.id}/cancel`);
+      // Sent as many clients send every POST: a JSON content type and no body at all.
+      const cancelled = await s.api('POST', `/v1/tasks/${res.body.id}/cancel`, undefined, { 'content-type': 'application/json' });
       assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
       assert.equal(cancelled.body.status, 'cancelled');
       assert.equal(cancelled.body.task_info.can_cancel, false);
       assert.equal(cancelled.body.error.code, 'request_cancelled');
+      // ToAPIs' statuses are queued | in_progress | completed | failed: its clients see a failure.
+      const toapis = await s.api('GET', `/v1/images/generations/${res.body.id}`);
+      assert.equal(toapis.body.status, 'failed');
+      assert.equal(toapis.body.error.code, 'request_cancelled');
       const again = await s.api('POST', `/v1/tasks/${res.body.id}/cancel`);
       assertUnifiedError(again, 409, /already ended/);
       // The worker let go at once: the slot is free and the task stays cancelled.
@@ -249,6 +256,23 @@ describe('signed result links', () => {
     const poll = await s.api('GET', `/v1/tasks/${res.body.id}`);
     const fresh = new URL(poll.body.results[0]);
     assert.equal((await fetch(fresh)).status, 410);
+  });
+});
+
+describe('seed 002 task id', () => {
+  let s: TestServer;
+  // Every reading of this clock is a second later than the last, so an id stamped at another
+  // moment than the task's `created` cannot go unnoticed.
+  let tick = Date.UTC(2026, 0, 1);
+  before(async () => {
+    s = await startTestServer({ clock: { now: () => (tick += 1000) } });
+  });
+  after(async () => s?.close());
+
+  it('embeds the same unix second as the task\'s created', async () => {
+    const res = await s.api('POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: 'ids' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.id.split('-')[2], String(res.body.created));
   });
 });
 

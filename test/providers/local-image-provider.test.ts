@@ -225,6 +225,9 @@ test('png, jpeg and webp come out in that format with the right media type', asy
     assert.equal(meta.width, 1536);
     assert.equal(meta.height, 1024);
     assert.equal(meta.hasAlpha, false, `${format} should be opaque by default`);
+    // The file itself says it is procedural, not the work of an AI model.
+    assert.match(meta.exif?.toString('latin1') ?? '', /easel procedural renderer/, `${format}: EXIF Software`);
+    assert.match(meta.exif?.toString('latin1') ?? '', /not an AI model/, `${format}: EXIF ImageDescription`);
   }
 });
 

@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { spawnEasel } from '../helpers/process.js';
 import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
 import { eventually } from '../helpers/server.js';
@@ -84,6 +85,22 @@ describe('crash recovery', () => {
     await assert.rejects(spawnEasel({ EASEL_DATA_DIR: tempDir(), PORT: 'eighty' }), /PORT must be a whole number/);
     await assert.rejects(spawnEasel({ EASEL_DATA_DIR: tempDir(), DATABASE_URL: 'mysql://x' }), /DATABASE_URL must start with postgres/);
     await assert.rejects(spawnEasel({ EASEL_DATA_DIR: tempDir(), EASEL_ALLOW_PRIVATE_URLS: 'maybe' }), /EASEL_ALLOW_PRIVATE_URLS must be on or off/);
+    await assert.rejects(spawnEasel({ EASEL_DATA_DIR: tempDir(), EASEL_LOCAL_DELAY_MS: 'fast' }), /EASEL_LOCAL_DELAY_MS must be a whole number/);
+    await assert.rejects(spawnEasel({ EASEL_DATA_DIR: tempDir(), EASEL_PUBLIC_URL: 'ftp://x.example' }), /EASEL_PUBLIC_URL must start with http/);
+    await assert.rejects(spawnEasel({ EASEL_DATA_DIR: tempDir(), EASEL_API_KEY: 'short' }), /EASEL_API_KEY must be at least 16 characters/);
+  });
+
+  it('a database that cannot be opened stops the start naming the setting behind it', async () => {
+    // Well-formed values that fail only when used: the message must still say which setting to fix.
+    const notADir = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(notADir, 'not a directory');
+    await assert.rejects(spawnEasel({ EASEL_DATA_DIR: notADir }), /EASEL_DATA_DIR \(.*a-file\): the database could not be opened/);
+    const unreachable = spawnEasel({ EASEL_DATA_DIR: tempDir(), DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/test' });
+    await assert.rejects(unreachable, (err: Error) => {
+      assert.match(err.message, /DATABASE_URL \(postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test\): the database could not be opened/);
+      assert.doesNotMatch(err.message, /secret/);
+      return true;
+    });
   });
 
   it('prints a first admin key once when started without EASEL_API_KEY', async () => {

@@ -24,7 +24,8 @@ const ModelSchema = Type.Object({
 });
 
 export async function registerOpenAIRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  registerErrorRenderer('openai', renderOpenAIError, ['/v1/images/edits', '/v1/models']);
+  // Variations are OpenAI's too (dall-e-2); easel does not make them, and says so in OpenAI's envelope.
+  registerErrorRenderer('openai', renderOpenAIError, ['/v1/images/edits', '/v1/images/variations', '/v1/models']);
   const catalog = modelCatalog(ctx.config);
   const models: ModelObject[] = [
     ...catalog.models.map((m) => ({ id: m.id, object: 'model' as const, created: m.created, owned_by: 'system' })),

@@ -3,12 +3,14 @@ import type { Task, TaskStatus } from '../../core/task.js';
 import type { ResultStore } from '../../storage/result-store.js';
 import { seedTaskErrorCode } from '../unified/presenter.js';
 
+// ToAPIs has no cancel and no such status: a client polling until completed or failed would
+// never stop on "cancelled". A cancelled task is failed, with error.code request_cancelled.
 const STATUS: Record<TaskStatus, string> = {
   queued: 'queued',
   running: 'in_progress',
   succeeded: 'completed',
   failed: 'failed',
-  cancelled: 'cancelled',
+  cancelled: 'failed',
 };
 
 export async function presentToapisTask(task: Task, results: ResultStore): Promise<Record<string, unknown>> {

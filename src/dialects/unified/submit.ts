@@ -94,7 +94,7 @@ export async function submitUnified(
 ): Promise<Record<string, unknown>> {
   const { body, request } = await parseUnifiedBody(raw, ctx);
   let task: Task = await ctx.service.submit({
-    id: unifiedTaskId(ctx.clock.now()),
+    id: unifiedTaskId,
     ownerId,
     dialect: 'unified',
     request,

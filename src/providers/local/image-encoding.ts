@@ -26,8 +26,19 @@ function quality(compression: number | undefined): number {
   return Math.min(100, Math.max(1, Math.round(compression)));
 }
 
+/**
+ * Written into every file the local renderer makes (EXIF Software and ImageDescription, which
+ * PNG, JPEG and WebP all carry), so a picture that leaves easel still says what made it.
+ */
+export const PROCEDURAL_EXIF = {
+  IFD0: {
+    Software: 'easel procedural renderer',
+    ImageDescription: 'Drawn by easel\'s procedural renderer from a hash of the prompt; not an AI model.',
+  },
+};
+
 export async function encodeImage(image: RawImage, options: EncodeOptions): Promise<Uint8Array> {
-  let pipeline = rawInput(image);
+  let pipeline = rawInput(image).withExif(PROCEDURAL_EXIF);
   const keepAlpha = options.alpha && options.format !== 'jpeg';
   if (!keepAlpha) pipeline = pipeline.removeAlpha();
   switch (options.format) {
