@@ -308,6 +308,26 @@ describe('web console', { timeout: 240_000 }, () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  it('revoking the key it is signed in with warns first, then signs out saying why', async () => {
+    const made = await s.api('POST', '/admin/keys', { name: 'short-lived admin', admin: true });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').fill(made.body.key);
+    await page.keyboard.press('Enter');
+    await page.getByRole('navigation').getByRole('link', { name: 'Keys' }).click();
+    const row = page.locator(`li[data-key-id="${made.body.id}"]`);
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByText('You are signed in with this key').waitFor();
+    await row.getByRole('button', { name: 'Yes, revoke' }).click();
+    // Not a page that says "Invalid or revoked API key" on every click: back to the sign-in form.
+    await page.getByLabel('API key').waitFor();
+    await page.getByText('the server no longer accepts this key').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('easel.console.key')), null);
+    await page.getByLabel('API key').fill(s.key);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+  });
+
   it('signs out, forgetting the key', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();

@@ -131,7 +131,7 @@ function CreateKey({ api, onCreated }: { api: Api; onCreated(): void }) {
 
 type Panel = 'topup' | 'limits' | 'ledger' | 'revoke' | undefined;
 
-function KeyRow({ api, k, onChanged }: { api: Api; k: KeyView; onChanged(): void }) {
+function KeyRow({ api, k, own, onChanged }: { api: Api; k: KeyView; own: boolean; onChanged(): void }) {
   const [panel, setPanel] = useState<Panel>();
   const [error, setError] = useState<string | undefined>();
   const [amount, setAmount] = useState('');
@@ -299,7 +299,10 @@ function KeyRow({ api, k, onChanged }: { api: Api; k: KeyView; onChanged(): void
       )}
       {panel === 'revoke' && (
         <div className="panel confirm" role="group" aria-label={`Revoke ${k.name}`}>
-          <p>Revoke “{k.name}”? Requests with it are refused at once. This cannot be undone.</p>
+          <p>
+            Revoke “{k.name}”? Requests with it are refused at once. This cannot be undone.
+            {own && <strong> You are signed in with this key: the console will sign you out.</strong>}
+          </p>
           <button type="button" className="danger small" onClick={revoke} autoFocus>
             Yes, revoke
           </button>
@@ -317,7 +320,7 @@ function KeyRow({ api, k, onChanged }: { api: Api; k: KeyView; onChanged(): void
   );
 }
 
-export function Keys({ api }: { api: Api }) {
+export function Keys({ api, signedInAs }: { api: Api; signedInAs: string }) {
   const [keys, setKeys] = useState<KeyView[] | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [showRevoked, setShowRevoked] = useState(false);
@@ -355,7 +358,7 @@ export function Keys({ api }: { api: Api }) {
         {keys && (
           <ul className="keys" aria-label="API keys">
             {keys.map((k) => (
-              <KeyRow key={k.id} api={api} k={k} onChanged={() => void load()} />
+              <KeyRow key={k.id} api={api} k={k} own={k.id === signedInAs} onChanged={() => void load()} />
             ))}
           </ul>
         )}
