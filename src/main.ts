@@ -7,6 +7,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { registerKeyCommands } from './accounts/keys-cli.js';
 import { registerGenerateCommands } from './cli/generate-command.js';
 import { registerTasksCommand } from './cli/tasks-command.js';
+import { usageExits } from './cli/exit-codes.js';
 
 function fail(message: string): never {
   process.stderr.write(`easel: ${message}\n`);
@@ -120,7 +121,7 @@ export function buildCli(): Command {
     .option('--config <file>', 'YAML file with providers, models and pricing (default: EASEL_CONFIG)')
     .action(serve);
   program.command('migrate').description('apply database migrations and exit').action(migrate);
-  const keys = program.command('keys').description('manage API keys and credits (directly in the database)');
+  const keys = usageExits(program.command('keys')).description('manage API keys and credits (directly in the database)');
   registerKeyCommands(keys, { openDb: openMigratedDb });
   registerGenerateCommands(program);
   registerTasksCommand(program);
