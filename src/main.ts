@@ -23,6 +23,13 @@ function configFrom(overrides: Partial<Config>): Readonly<Config> {
   }
 }
 
+/** Which providers serve the models: the YAML file's (already validated by the start), or the local renderer. */
+function providerLine(config: Readonly<Config>): string {
+  const listed = Array.isArray(config.file['providers']) ? (config.file['providers'] as Array<{ id?: unknown; type?: unknown }>) : [];
+  if (listed.length === 0) return '  provider: built-in local renderer (procedural pictures, not an AI model)';
+  return `  providers (${config.configFile}): ${listed.map((p) => `${String(p.id)} (${String(p.type)})`).join(', ')}`;
+}
+
 function printBanner(url: string, config: Readonly<Config>, storage: string, key: string | undefined, webhookSecret?: string): void {
   const lines = [
     '',
@@ -31,7 +38,7 @@ function printBanner(url: string, config: Readonly<Config>, storage: string, key
       ? `  worker only: no API listener${config.metricsPort !== undefined ? ` (metrics and health on port ${config.metricsPort})` : ''}`
       : `  listening on ${url}  (API docs: ${url}/docs, console: ${url}/console)`,
     `  state: ${storage}; images: ${config.s3 ? `s3://${config.s3.bucket}${config.s3.endpoint ? ` at ${config.s3.endpoint}` : ''}` : `${config.dataDir}/blobs`}`,
-    '  provider: built-in local renderer (procedural pictures, not an AI model)',
+    providerLine(config),
   ];
   if (key) {
     lines.push('', '  A first admin API key was created. It is shown only this once; keep it:', `    ${key}`);
