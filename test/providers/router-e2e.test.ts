@@ -100,7 +100,7 @@ describe(`routing end to end on ${engine} (config file → fake OpenAI → local
     const attempts = await s.api('GET', `/v1/tasks/${res.body.id}/attempts`);
     assert.equal(attempts.status, 200, JSON.stringify(attempts.body));
     assert.equal(attempts.body.provider, 'primary');
-    assert.deepEqual(attempts.body.data.map((a: any) => [a.attempt, a.provider, a.provider_type, a.outcome]), [[1, 'primary', 'openai', 'succeeded']]);
+    assert.deepEqual(attempts.body.data.map((a: any) => [a.attempt, a.provider, a.provider_type, a.model, a.outcome]), [[1, 'primary', 'openai', 'gpt-image-1', 'succeeded']], 'the model sent upstream is logged even when the target names none');
     assert.equal(terminal.get(res.body.id), 1);
     assert.deepEqual(await ledger(res.body.id), ['charge:2', 'hold:2', 'release:2']);
   });
