@@ -184,6 +184,22 @@ describe('web console', { timeout: 240_000 }, () => {
     await row.waitFor({ state: 'detached' });
     await page.locator(`tr[data-task-id="${editTaskId}"]`).waitFor();
     await page.getByLabel('Status').selectOption('');
+    // Dates (the browser runs in UTC): from tomorrow, or up to yesterday, nothing; today, all.
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('From').fill(day(1));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No tasks match.').waitFor();
+    await page.getByLabel('From').fill('');
+    await page.getByLabel('To').fill(day(-1));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No tasks match.').waitFor();
+    await page.getByLabel('From').fill(day(0));
+    await page.getByLabel('To').fill(day(0));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await row.waitFor();
+    await page.locator(`tr[data-task-id="${editTaskId}"]`).waitFor();
+    await page.getByLabel('From').fill('');
+    await page.getByLabel('To').fill('');
     await page.getByRole('button', { name: 'Apply' }).click();
 
     await row.getByRole('link', { name: slowId }).click();
