@@ -43,6 +43,18 @@ async function noHorizontalScroll(page: Page): Promise<void> {
   assert.ok(scroll <= client, `the page scrolls sideways (${scroll}px wide in a ${client}px window): ${wide.join(', ')}`);
 }
 
+/** Every table cell on the page lies within the window (no table the user must scroll sideways). */
+async function cellsInView(page: Page): Promise<void> {
+  const outside = await page.evaluate(() => {
+    const client = document.documentElement.clientWidth;
+    return Array.from(document.querySelectorAll('main td'))
+      .filter((td) => td.getBoundingClientRect().width > 0 && td.getBoundingClientRect().right > client + 1)
+      .slice(0, 3)
+      .map((td) => `<td data-label="${td.getAttribute('data-label') ?? ''}">${(td.textContent ?? '').slice(0, 30)}`);
+  });
+  assert.deepEqual(outside, [], 'table cells off the right edge of a narrow window');
+}
+
 describe('web console', { timeout: 240_000 }, () => {
   let s: TestServer;
   let b: Browser;
@@ -317,10 +329,20 @@ describe('web console', { timeout: 240_000 }, () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Tasks' }).click();
     await page.locator(`tr[data-task-id="${editTaskId}"]`).waitFor();
     await noHorizontalScroll(page);
+    await cellsInView(page);
     await b.screenshot('tasks-narrow');
+    // A task's attempts and callback deliveries, and a key's ledger, are cards too.
+    await page.locator(`tr[data-task-id="${editTaskId}"]`).getByRole('link', { name: editTaskId }).click();
+    await page.getByRole('heading', { name: 'Attempts' }).waitFor();
+    await page.locator('td[data-label="Outcome"]').first().waitFor();
+    await noHorizontalScroll(page);
+    await cellsInView(page);
     await page.getByRole('navigation').getByRole('link', { name: 'Keys' }).click();
     await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    await page.locator('li.key').first().getByRole('button', { name: 'Ledger' }).click();
+    await page.locator('td[data-label="Kind"]').first().waitFor();
     await noHorizontalScroll(page);
+    await cellsInView(page);
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 

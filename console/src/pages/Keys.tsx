@@ -272,7 +272,7 @@ function KeyRow({ api, k, own, onChanged }: { api: Api; k: KeyView; own: boolean
           {ledger.length === 0 ? (
             <p className="muted">No entries.</p>
           ) : (
-            <table>
+            <table className="stack-table">
               <thead>
                 <tr>
                   <th scope="col">When</th>
@@ -285,11 +285,11 @@ function KeyRow({ api, k, own, onChanged }: { api: Api; k: KeyView; own: boolean
               <tbody>
                 {ledger.map((e) => (
                   <tr key={e.id}>
-                    <td className="nowrap">{formatTime(e.created_at)}</td>
-                    <td>{e.kind}</td>
-                    <td className={e.amount < 0 ? 'negative' : undefined}>{e.amount > 0 ? `+${e.amount}` : e.amount}</td>
-                    <td className="mono">{e.task_id ?? ''}</td>
-                    <td>{e.note ?? ''}</td>
+                    <td data-label="When" className="nowrap">{formatTime(e.created_at)}</td>
+                    <td data-label="Kind">{e.kind}</td>
+                    <td data-label="Amount" className={e.amount < 0 ? 'negative' : undefined}>{e.amount > 0 ? `+${e.amount}` : e.amount}</td>
+                    <td data-label="Task" className="mono">{e.task_id ?? ''}</td>
+                    <td data-label="Note">{e.note ?? ''}</td>
                   </tr>
                 ))}
               </tbody>
