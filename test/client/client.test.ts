@@ -64,7 +64,7 @@ describe('easel/client against a real server', () => {
   });
 
   it('a live stream that drops is opened again with Last-Event-ID: nothing seen twice, nothing missed', async () => {
-    // A proxy that cuts the first event stream after two events, as a flaky network would.
+    // A proxy that cuts the first event stream after two events, as a proxy's idle timeout would.
     const seenLastIds: Array<string | undefined> = [];
     let streams = 0;
     const proxy = http.createServer(async (req, res) => {
@@ -83,7 +83,9 @@ describe('easel/client against a real server', () => {
         res.write(chunk);
         messages += (Buffer.from(chunk).toString('utf8').match(/\n\n/g) ?? []).length;
         if (cut && messages >= 2) {
-          res.destroy();
+          // Ended cleanly (what was written arrives), but before the task's final event.
+          await upstream.body?.cancel().catch(() => {});
+          res.end();
           return;
         }
       }
@@ -165,6 +167,9 @@ describe('easel/client against a real server', () => {
     assert.equal(page.has_more, true);
     const next = await easel.tasks.list({ status: 'succeeded', limit: 1, before: page.next_before! });
     assert.equal(next.data[0]!.id, a.id);
+    // Tasks are shown as "completed": that name filters too.
+    const shown = await easel.tasks.list({ status: 'completed', limit: 1 });
+    assert.deepEqual(shown.data.map((t) => [t.id, t.status]), [[b.id, 'completed']]);
 
     const all: string[] = [];
     for await (const t of easel.tasks.iterate({ status: 'succeeded', limit: 1 })) all.push(t.id);
