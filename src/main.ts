@@ -7,6 +7,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { registerKeyCommands } from './accounts/keys-cli.js';
 import { registerGenerateCommands } from './cli/generate-command.js';
 import { registerTasksCommand } from './cli/tasks-command.js';
+import { usageExits } from './cli/exit-codes.js';
 
 function fail(message: string): never {
   process.stderr.write(`easel: ${message}\n`);
@@ -22,6 +23,13 @@ function configFrom(overrides: Partial<Config>): Readonly<Config> {
   }
 }
 
+/** Which providers serve the models: the YAML file's (already validated by the start), or the local renderer. */
+function providerLine(config: Readonly<Config>): string {
+  const listed = Array.isArray(config.file['providers']) ? (config.file['providers'] as Array<{ id?: unknown; type?: unknown }>) : [];
+  if (listed.length === 0) return '  provider: built-in local renderer (procedural pictures, not an AI model)';
+  return `  providers (${config.configFile}): ${listed.map((p) => `${String(p.id)} (${String(p.type)})`).join(', ')}`;
+}
+
 function printBanner(url: string, config: Readonly<Config>, storage: string, key: string | undefined, webhookSecret?: string): void {
   const lines = [
     '',
@@ -30,7 +38,7 @@ function printBanner(url: string, config: Readonly<Config>, storage: string, key
       ? `  worker only: no API listener${config.metricsPort !== undefined ? ` (metrics and health on port ${config.metricsPort})` : ''}`
       : `  listening on ${url}  (API docs: ${url}/docs, console: ${url}/console)`,
     `  state: ${storage}; images: ${config.s3 ? `s3://${config.s3.bucket}${config.s3.endpoint ? ` at ${config.s3.endpoint}` : ''}` : `${config.dataDir}/blobs`}`,
-    '  provider: built-in local renderer (procedural pictures, not an AI model)',
+    providerLine(config),
   ];
   if (key) {
     lines.push('', '  A first admin API key was created. It is shown only this once; keep it:', `    ${key}`);
@@ -121,7 +129,7 @@ export function buildCli(): Command {
     .option('--config <file>', 'YAML file with providers, models and pricing (default: EASEL_CONFIG)')
     .action(serve);
   program.command('migrate').description('apply database migrations and exit').action(migrate);
-  const keys = program.command('keys').description('manage API keys and credits (directly in the database)');
+  const keys = usageExits(program.command('keys')).description('manage API keys and credits (directly in the database)');
   registerKeyCommands(keys, { openDb: openMigratedDb });
   registerGenerateCommands(program);
   registerTasksCommand(program);

@@ -32,7 +32,18 @@ export function App() {
   const [checking, setChecking] = useState(() => loadKey() !== undefined);
   const [notice, setNotice] = useState<string | undefined>();
   const main = useRef<HTMLElement>(null);
-  const api = useMemo(() => (identity ? new Api(identity.key) : undefined), [identity]);
+  // A key that stops working while signed in (revoked here or elsewhere) signs the console out.
+  const api = useMemo(
+    () =>
+      identity
+        ? new Api(identity.key, (message) => {
+            forgetKey();
+            setNotice(`You were signed out: the server no longer accepts this key (${message.replace(/\.$/, '')}). Sign in with another key.`);
+            setIdentity(undefined);
+          })
+        : undefined,
+    [identity],
+  );
 
   // A key kept from earlier in this tab: check it is still good.
   useEffect(() => {
@@ -89,7 +100,7 @@ export function App() {
       break;
     case 'keys':
       page = identity.admin ? (
-        <Keys api={api} />
+        <Keys api={api} signedInAs={identity.keyId} />
       ) : (
         <section className="card">
           <h1>API keys</h1>

@@ -50,7 +50,14 @@ export interface RequestOptions {
 }
 
 export class Api {
-  constructor(readonly key: string) {}
+  /**
+   * `onUnauthorized` hears of every 401: the key was revoked or is no longer valid (perhaps by
+   * this very console), so the app can sign out instead of showing the same error on every page.
+   */
+  constructor(
+    readonly key: string,
+    private readonly onUnauthorized?: (message: string) => void,
+  ) {}
 
   /** The raw response; error answers are thrown as ApiError. */
   async raw(path: string, options: RequestOptions = {}): Promise<Response> {
@@ -73,7 +80,9 @@ export class Api {
         /* not JSON */
       }
       const fallback = `${res.status} ${res.statusText || 'error'}${text && parsed === undefined ? `: ${text.slice(0, 200)}` : ''}`;
-      throw errorFromBody(res.status, parsed, fallback);
+      const error = errorFromBody(res.status, parsed, fallback);
+      if (res.status === 401) this.onUnauthorized?.(error.message);
+      throw error;
     }
     return res;
   }

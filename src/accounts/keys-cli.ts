@@ -1,8 +1,8 @@
 // `easel keys create|list|update|revoke|topup|ledger`: the admin API's key management, run
 // directly against the database (no server needed). `--json` prints one JSON document.
 import type { Command } from 'commander';
-import { EaselError } from '../core/errors.js';
 import type { Db } from '../db/database.js';
+import { EXIT, runAction, usageError } from '../cli/exit-codes.js';
 import { addCredits, createKey, keyLedger, listKeyViews, revokeKey, updateKey, type KeySettings, type KeyView } from './key-admin.js';
 import { MAX_CREDITS } from './pricing-config.js';
 
@@ -11,17 +11,15 @@ export interface KeysCliDeps {
   openDb(): Promise<Db>;
 }
 
-class UsageError extends Error {}
-
 function credits(raw: string, flag: string): number {
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || v < 0 || v > MAX_CREDITS) throw new UsageError(`${flag} must be a number of credits from 0 to ${MAX_CREDITS}; got "${raw}".`);
+  if (raw.trim() === '' || !Number.isFinite(v) || v < 0 || v > MAX_CREDITS) throw usageError(`${flag} must be a number of credits from 0 to ${MAX_CREDITS}; got "${raw}".`);
   return v;
 }
 
 function positiveInt(raw: string, flag: string): number {
   const v = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < 1) throw new UsageError(`${flag} must be a whole number of at least 1; got "${raw}".`);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < 1) throw usageError(`${flag} must be a whole number of at least 1; got "${raw}".`);
   return v;
 }
 
@@ -45,24 +43,18 @@ function show(v: KeyView): string {
 }
 
 export function registerKeyCommands(keys: Command, deps: KeysCliDeps): void {
-  const run =
-    <A extends unknown[]>(body: (db: Db, ...args: A) => Promise<void>) =>
-    async (...args: A): Promise<void> => {
-      let db: Db | undefined;
+  // Every subcommand: one `easel: …` line on stderr and a documented exit code on failure (2 bad
+  // input, 4 no such key, 5 the database), and with --json an {"error": …} object on stdout.
+  const run = <A extends unknown[]>(body: (db: Db, ...args: A) => Promise<void>) =>
+    runAction(async (...args: A) => {
+      const db = await deps.openDb();
       try {
-        db = await deps.openDb();
         await body(db, ...args);
-      } catch (err) {
-        if (err instanceof UsageError || EaselError.is(err)) {
-          process.stderr.write(`easel: ${err.message}\n`);
-          process.exitCode = err instanceof UsageError ? 2 : 1;
-          return;
-        }
-        throw err;
+        return EXIT.ok;
       } finally {
-        await db?.close();
+        await db.close();
       }
-    };
+    });
   const out = (json: boolean | undefined, value: unknown, text: string) => process.stdout.write(json ? JSON.stringify(value) + '\n' : text + '\n');
 
   keys
@@ -146,7 +138,7 @@ export function registerKeyCommands(keys: Command, deps: KeysCliDeps): void {
     .action(
       run(async (db, id: string, amount: string, o: { note?: string; json?: boolean }) => {
         const n = credits(amount, 'amount');
-        if (n <= 0) throw new UsageError('amount must be more than 0.');
+        if (n <= 0) throw usageError('amount must be more than 0.');
         const k = await addCredits(db, id, n, o.note, Date.now());
         out(o.json, k, `${k.id}: +${n} credits, balance ${k.credits}`);
       }),

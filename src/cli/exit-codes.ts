@@ -9,6 +9,7 @@
 //   5  server or network: cannot connect, 5xx, still rate-limited after retries, anything unexpected
 import type { Command } from 'commander';
 import { EaselApiError, EaselConnectionError, EaselTaskError } from '../client/errors.js';
+import { EaselError } from '../core/errors.js';
 
 export const EXIT = { ok: 0, taskFailed: 1, usage: 2, auth: 3, notFound: 4, server: 5 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -51,6 +52,12 @@ export function describeError(err: unknown): DescribedError {
     return { exitCode: exitCodeForStatus(err.status), message: `${err.message} (HTTP ${err.status}${where})`, status: err.status, code: err.code, param: err.param };
   }
   if (err instanceof EaselConnectionError) return { exitCode: EXIT.server, message: err.message };
+  // Commands that work on the database directly (`easel keys …`) meet easel's own errors: no such
+  // key is "not found"; any other refusal (a revoked key, a bad amount) is the caller's to fix.
+  if (EaselError.is(err)) {
+    const exitCode = err.status === 404 ? EXIT.notFound : err.status < 500 ? EXIT.usage : EXIT.server;
+    return { exitCode, message: err.message, status: err.status, code: err.code, param: err.param ?? null };
+  }
   const message = err instanceof Error ? err.message : String(err);
   return { exitCode: EXIT.server, message: `unexpected error: ${message}` };
 }

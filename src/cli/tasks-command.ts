@@ -5,7 +5,7 @@ import { clientFrom, withConnectionOptions, type ConnectionOptions } from './con
 import { EXIT, runAction, usageExits, type ExitCode } from './exit-codes.js';
 import { followTask, printJson } from './follow-task.js';
 
-const LIST_STATUSES: TaskListStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const LIST_STATUSES: TaskListStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'pending', 'processing', 'completed'];
 
 function when(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace('.000Z', 'Z');
@@ -102,7 +102,7 @@ export function registerTasksCommand(program: Command): void {
     tasks
       .command('list')
       .description('the newest tasks first')
-      .option('--status <status>', LIST_STATUSES.join(', '), status)
+      .option('--status <status>', 'queued (or pending), running (processing), succeeded (completed), failed, cancelled', status)
       .option('--model <model>', 'only this model')
       .option('--limit <n>', '1 to 100 (default 20)', limit)
       .option('--before <ms>', "older than this (unix ms): the previous page's next_before", nonNegativeInt),

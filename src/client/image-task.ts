@@ -1,6 +1,6 @@
 // A handle on one submitted generation: follow it live, wait for it, cancel it, download its
 // images. Live events come from GET /v1/tasks/{id}/events (SSE); if the stream drops before the
-// task ends it is opened again (the server starts every stream with the task's current state).
+// task ends it is opened again with Last-Event-ID, so nothing already seen is sent twice.
 import { base64ToBytes, sniffImageType } from './bytes.js';
 import { EaselApiError, EaselConnectionError, EaselTaskError, isRecord } from './errors.js';
 import { readSse } from './sse.js';
@@ -65,13 +65,14 @@ export class ImageTask {
       return;
     }
     let failures = 0;
+    let lastEventId: string | undefined;
     for (;;) {
       let response: Response;
       try {
         response = await this.transport.send({
           method: 'GET',
           path: `/v1/tasks/${encodeURIComponent(this.id)}/events`,
-          headers: { accept: 'text/event-stream' },
+          headers: { accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}) },
           signal: options.signal,
         });
       } catch (err) {
@@ -79,9 +80,14 @@ export class ImageTask {
         await sleep(250 * 2 ** failures, options.signal);
         continue;
       }
-      if (!response.body) throw new EaselConnectionError('The event stream has no body.');
+      // 204: the server says this stream has nothing more (its end was already sent): read the task.
+      if (response.status === 204 || !response.body) {
+        yield terminalEvent(await this.refresh({ signal: options.signal }));
+        return;
+      }
       try {
         for await (const message of readSse(response.body)) {
+          if (message.id !== undefined) lastEventId = message.id;
           const event = this.toEvent(message.event, message.data);
           if (!event) continue;
           failures = 0;
@@ -108,12 +114,16 @@ export class ImageTask {
       return undefined;
     }
     if (!isRecord(parsed)) return undefined;
-    const isTask = typeof parsed['status'] === 'string' && typeof parsed['id'] === 'string';
-    if (isTask) this.task = parsed as unknown as Task;
+    // Final events carry the whole task; progress events only its id, status and progress, which
+    // are merged into the task this handle holds (never replacing it with the fragment).
+    const isTask = typeof parsed['status'] === 'string' && typeof parsed['id'] === 'string' && typeof parsed['object'] === 'string';
     const progress = typeof parsed['progress'] === 'number' ? parsed['progress'] : this.task.progress;
+    if (isTask) this.task = parsed as unknown as Task;
     if (name === 'progress') {
-      if (!isTask) this.task = { ...this.task, progress };
-      return isTask ? { type: 'progress', taskId: this.id, progress, task: this.task } : { type: 'progress', taskId: this.id, progress };
+      const status = typeof parsed['status'] === 'string' ? (parsed['status'] as Task['status']) : this.task.status;
+      const changed = isTask || status !== this.task.status;
+      if (!isTask) this.task = { ...this.task, status, progress };
+      return changed ? { type: 'progress', taskId: this.id, progress, task: this.task } : { type: 'progress', taskId: this.id, progress };
     }
     if ((name === 'completed' || name === 'failed' || name === 'cancelled') && isTask) {
       return { type: name, taskId: this.id, progress, task: this.task };

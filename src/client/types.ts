@@ -99,8 +99,8 @@ export interface Task {
   client_business_id?: string;
 }
 
-/** Statuses as `GET /v1/tasks?status=` filters them (easel's own names). */
-export type TaskListStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** Statuses as `GET /v1/tasks?status=` filters them: easel's own names, or the ones tasks are shown with. */
+export type TaskListStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'pending' | 'processing' | 'completed';
 
 /** Query of `GET /v1/tasks`. */
 export interface TaskListParams {

@@ -240,11 +240,12 @@ export function createProvider(spec: ProviderSpec, deps: ProviderDeps): RoutedPr
   const sizes = parseSizes(e.sizes);
   const limits = { maxN: e.max_n };
   const breaker = e.breaker === false ? false : e.breaker ? { ...(e.breaker.failure_threshold !== undefined ? { failureThreshold: e.breaker.failure_threshold } : {}), ...(e.breaker.cooldown_ms !== undefined ? { cooldownMs: e.breaker.cooldown_ms } : {}) } : undefined;
-  const routed = (provider: RoutedProvider['provider'], attemptTimeoutMs: number | undefined): RoutedProvider => ({
+  const routed = (provider: RoutedProvider['provider'], attemptTimeoutMs: number | undefined, model?: string): RoutedProvider => ({
     provider,
     limits,
     attemptTimeoutMs,
     ...(breaker !== undefined ? { breaker } : {}),
+    ...(model !== undefined ? { model } : {}),
   });
   const baseUrl = e.base_url ?? DEFAULT_BASE_URLS[e.type];
   switch (e.type) {
@@ -268,6 +269,7 @@ export function createProvider(spec: ProviderSpec, deps: ProviderDeps): RoutedPr
           ...common,
         }),
         timeoutMs,
+        e.model ?? 'gpt-image-1',
       );
     }
     case 'chat':
@@ -284,6 +286,7 @@ export function createProvider(spec: ProviderSpec, deps: ProviderDeps): RoutedPr
           ...common,
         }),
         e.timeout_ms ?? 300_000,
+        e.model ?? 'gpt-4o-image',
       );
     case 'kie':
       return routed(
@@ -311,6 +314,7 @@ export function createProvider(spec: ProviderSpec, deps: ProviderDeps): RoutedPr
           ...common,
         }),
         e.timeout_ms ?? 600_000,
+        e.model ?? 'gpt-4o-image',
       );
     case 'local':
       return {

@@ -41,6 +41,8 @@ export interface RoutedProvider {
   attemptTimeoutMs?: number | undefined;
   /** Breaker for this provider; false = none (the local renderer has no health to track). */
   breaker?: Partial<BreakerPolicy> | false;
+  /** The upstream model it calls when a target names none (shown in the attempt log). */
+  model?: string | undefined;
 }
 
 export interface RouterOptions {
@@ -149,13 +151,13 @@ export class ImageRouter implements ProviderRegistry {
           lastError = new EaselError('service_unavailable', `The upstream (${provider.id}) is failing; easel stopped sending it work for a while (circuit open).`, { retryAfterSeconds: waitS });
           attempt += 1;
           const at = this.now();
-          await log?.start({ attempt, taskRun: task.attempts, provider: provider.id, providerType: provider.type, upstreamModel: target.model, startedAt: at });
+          await log?.start({ attempt, taskRun: task.attempts, provider: provider.id, providerType: provider.type, upstreamModel: target.model ?? entry.model, startedAt: at });
           await log?.end(attempt, { outcome: 'skipped', errorCode: lastError.code, errorMessage: lastError.message, endedAt: at });
           break;
         }
         attempt += 1;
         const startedAt = this.now();
-        await log?.start({ attempt, taskRun: task.attempts, provider: provider.id, providerType: provider.type, upstreamModel: target.model, startedAt });
+        await log?.start({ attempt, taskRun: task.attempts, provider: provider.id, providerType: provider.type, upstreamModel: target.model ?? entry.model, startedAt });
         try {
           const result = await this.callOnce(entry, target, request, inputs, signal, attempt, task.id, progress);
           breaker?.onSuccess();

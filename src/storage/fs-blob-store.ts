@@ -4,9 +4,14 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { assertSafeKey, type BlobObject, type BlobStore } from './blob-store.js';
+import { assertSafeKey, storeUnavailable, type BlobObject, type BlobStore } from './blob-store.js';
 
 const TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp' };
+
+/** An I/O failure other than "no such file", as the store's retryable outage. */
+function unavailable(err: unknown): never {
+  throw storeUnavailable(`the disk answered ${(err as NodeJS.ErrnoException).code ?? 'an error'}`, err);
+}
 
 export function createFsBlobStore(root: string): BlobStore {
   const fileFor = (key: string) => {
@@ -17,10 +22,15 @@ export function createFsBlobStore(root: string): BlobStore {
     kind: 'fs',
     async put(key, data) {
       const file = fileFor(key);
-      await fsp.mkdir(path.dirname(file), { recursive: true });
       const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      await fsp.writeFile(tmp, data);
-      await fsp.rename(tmp, file);
+      try {
+        await fsp.mkdir(path.dirname(file), { recursive: true });
+        await fsp.writeFile(tmp, data);
+        await fsp.rename(tmp, file);
+      } catch (err) {
+        await fsp.rm(tmp, { force: true }).catch(() => {});
+        unavailable(err);
+      }
     },
     async get(key): Promise<BlobObject | undefined> {
       const file = fileFor(key);
@@ -30,19 +40,21 @@ export function createFsBlobStore(root: string): BlobStore {
         return { stream: fs.createReadStream(file), size: stat.size, contentType: TYPES[ext] ?? 'application/octet-stream' };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw err;
+        unavailable(err);
       }
     },
     async getBytes(key) {
+      const file = fileFor(key);
       try {
-        return new Uint8Array(await fsp.readFile(fileFor(key)));
+        return new Uint8Array(await fsp.readFile(file));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw err;
+        unavailable(err);
       }
     },
     async delete(key) {
-      await fsp.rm(fileFor(key), { force: true });
+      const file = fileFor(key);
+      await fsp.rm(file, { force: true }).catch(unavailable);
     },
     async check() {
       await fsp.mkdir(root, { recursive: true });

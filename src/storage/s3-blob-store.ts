@@ -11,7 +11,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { assertSafeKey, type BlobObject, type BlobStore } from './blob-store.js';
+import { assertSafeKey, storeUnavailable, type BlobObject, type BlobStore } from './blob-store.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -36,6 +36,8 @@ export interface S3BlobStore extends BlobStore {
 
 function isMissing(err: unknown): boolean {
   if (err instanceof S3ServiceException) {
+    // A bucket that is gone also answers 404, but that is an outage, not a missing image.
+    if (err.name === 'NoSuchBucket') return false;
     return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404;
   }
   return false;
@@ -51,6 +53,11 @@ function describe(err: unknown): string {
   }
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   return e.code ?? e.cause?.code ?? e.message ?? String(err);
+}
+
+/** A failed call on the bucket, as the store's retryable outage (the bucket's name stays in the log). */
+function unavailable(err: unknown): never {
+  throw storeUnavailable(`the S3 bucket answered ${describe(err)}`, err);
 }
 
 export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
@@ -77,7 +84,7 @@ export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
     bucket,
     async put(key, data, contentType) {
       assertSafeKey(key);
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ContentType: contentType, ContentLength: data.byteLength }));
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ContentType: contentType, ContentLength: data.byteLength })).catch(unavailable);
     },
     async get(key): Promise<BlobObject | undefined> {
       assertSafeKey(key);
@@ -87,7 +94,7 @@ export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
         return { stream: out.Body as Readable, size: out.ContentLength ?? 0, contentType: out.ContentType ?? 'application/octet-stream' };
       } catch (err) {
         if (isMissing(err)) return undefined;
-        throw err;
+        unavailable(err);
       }
     },
     async getBytes(key) {
@@ -97,13 +104,13 @@ export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
         return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
       } catch (err) {
         if (isMissing(err)) return undefined;
-        throw err;
+        unavailable(err);
       }
     },
     async delete(key) {
       assertSafeKey(key);
       // S3 answers 204 for a key that is not there, so deleting twice is fine.
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(unavailable);
     },
     async presign(key, expiresAt) {
       assertSafeKey(key);

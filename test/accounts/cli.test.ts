@@ -90,15 +90,25 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const rpm = await easel('create', '--name', 'x', '--rpm', '0');
       assert.equal(rpm.code, 2);
       assert.match(rpm.stderr, /--rpm must be a whole number/);
+      // The exit codes every easel command uses: 4 not found, 2 a request to fix; one `easel: …` line.
       const missing = await easel('revoke', 'key_nope');
-      assert.equal(missing.code, 1);
-      assert.match(missing.stderr, /No API key with id 'key_nope'/);
+      assert.equal(missing.code, 4);
+      assert.equal(missing.stderr, "easel: No API key with id 'key_nope'.\n");
+      const missingJson = await easel('revoke', 'key_nope', '--json');
+      assert.equal(missingJson.code, 4);
+      assert.deepEqual(JSON.parse(missingJson.stdout).error, { message: "No API key with id 'key_nope'.", status: 404, code: 'invalid_request', param: 'id', exit_code: 4 });
       const unl = await json('create', '--name', 'free');
       const top = await easel('topup', unl.id, '5');
-      assert.equal(top.code, 1);
-      assert.match(top.stderr, /unlimited credits/);
+      assert.equal(top.code, 2);
+      assert.match(top.stderr, /^easel: .*unlimited credits/);
       const zero = await easel('topup', unl.id, '0');
       assert.equal(zero.code, 2);
+      const noName = await easel('create');
+      assert.equal(noName.code, 2, 'a missing flag is a usage error');
+      assert.equal(noName.stderr, "easel: required option '--name <name>' not specified\n");
+      const unknown = await easel('list', '--colour');
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /^easel: unknown option '--colour'/);
 
       // A mistyped EASEL_DATA_DIR or DATABASE_URL is visible: the output names the database.
       const elsewhere = tempDir();

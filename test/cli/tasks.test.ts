@@ -43,7 +43,7 @@ describe('easel tasks (CLI)', () => {
     const [links, shown, listed, listedJson] = await Promise.all([
       runCli(['tasks', 'wait', id], env),
       runCli(['tasks', 'show', id], env),
-      runCli(['tasks', 'list', '--status', 'succeeded', '--limit', '5'], env),
+      runCli(['tasks', 'list', '--status', 'completed', '--limit', '5'], env), // as the list shows it (easel's name: succeeded)
       runCli(['tasks', 'list', '--json'], env),
     ]);
     assert.equal(links.code, 0, links.stderr);

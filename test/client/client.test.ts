@@ -2,6 +2,7 @@
 // submit, live events, wait, download, cancel, tasks, and the server's errors as EaselApiError.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import sharp from 'sharp';
 import { EaselApiError, EaselClient, EaselConnectionError, EaselTaskError, type TaskEvent } from 'easel/client';
@@ -33,6 +34,10 @@ describe('easel/client against a real server', () => {
       `progress while running: ${JSON.stringify(events.map((e) => [e.type, e.progress]))}`,
     );
     assert.equal(task.status, 'completed', 'the handle follows its events');
+    // Progress events carry only id, status and progress: the handle keeps the whole task, and
+    // an event's `task` (when the status changed) is whole too.
+    for (const e of events) if (e.task) assert.equal(e.task.model, 'gpt-4o-image', JSON.stringify(e.task));
+    assert.ok(events.some((e) => e.type === 'progress' && e.task?.status === 'processing'), 'the start of running comes with the task');
 
     const done = await task.wait();
     assert.equal(done.results?.length, 2);
@@ -43,6 +48,68 @@ describe('easel/client against a real server', () => {
       assert.equal(meta.format, 'png');
       assert.equal(meta.width, 1536);
       assert.equal(meta.height, 1024);
+    }
+  });
+
+  it('a caller that stops following midway still holds the whole task, and can follow again to the end', async () => {
+    const task = await easel.images.generate({ model: 'gpt-4o-image', prompt: 'a kite over dunes [[easel:delay=1500]]', n: 2 });
+    for await (const e of task.events()) if (e.type === 'progress' && e.progress > 0) break;
+    assert.equal(task.task.model, 'gpt-4o-image', JSON.stringify(task.task));
+    assert.equal(task.task.usage.credits_reserved, 2);
+    assert.equal(task.status, 'processing');
+    const types: string[] = [];
+    for await (const e of task.events()) types.push(e.type);
+    assert.equal(types.at(-1), 'completed');
+    assert.equal(task.task.results?.length, 2);
+  });
+
+  it('a live stream that drops is opened again with Last-Event-ID: nothing seen twice, nothing missed', async () => {
+    // A proxy that cuts the first event stream after two events, as a proxy's idle timeout would.
+    const seenLastIds: Array<string | undefined> = [];
+    let streams = 0;
+    const proxy = http.createServer(async (req, res) => {
+      const isEvents = /\/events$/.test(req.url ?? '');
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'content-length', 'connection', 'transfer-encoding'].includes(k)) headers[k] = v;
+      if (isEvents) seenLastIds.push(req.headers['last-event-id'] as string | undefined);
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const upstream = await fetch(s.url + req.url, { method: req.method!, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+      const answer = Object.fromEntries([...upstream.headers].filter(([k]) => !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)));
+      res.writeHead(upstream.status, answer);
+      const cut = isEvents && ++streams === 1;
+      let messages = 0;
+      for await (const chunk of (upstream.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
+        res.write(chunk);
+        messages += (Buffer.from(chunk).toString('utf8').match(/\n\n/g) ?? []).length;
+        if (cut && messages >= 2) {
+          // Ended cleanly (what was written arrives), but before the task's final event.
+          await upstream.body?.cancel().catch(() => {});
+          res.end();
+          return;
+        }
+      }
+      res.end();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const viaProxy = new EaselClient({ baseUrl: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, apiKey: s.key });
+      const task = await viaProxy.images.generate({ model: 'gpt-4o-image', prompt: 'a windmill [[easel:delay=1500]]' });
+      const progress: number[] = [];
+      let last: TaskEvent | undefined;
+      for await (const e of task.events()) {
+        last = e;
+        if (e.type === 'progress') progress.push(e.progress);
+      }
+      assert.equal(last?.type, 'completed');
+      assert.ok(streams >= 2, 'the stream was opened again');
+      assert.equal(seenLastIds[0], undefined);
+      assert.match(seenLastIds[1] ?? '', /^\d+$/, 'the second stream says how far the first got');
+      assert.deepEqual([...progress].sort((a, b) => a - b), progress, `progress only grows: ${progress}`);
+      assert.equal(new Set(progress).size, progress.length, `no event twice: ${progress}`);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
     }
   });
 
@@ -100,6 +167,9 @@ describe('easel/client against a real server', () => {
     assert.equal(page.has_more, true);
     const next = await easel.tasks.list({ status: 'succeeded', limit: 1, before: page.next_before! });
     assert.equal(next.data[0]!.id, a.id);
+    // Tasks are shown as "completed": that name filters too.
+    const shown = await easel.tasks.list({ status: 'completed', limit: 1 });
+    assert.deepEqual(shown.data.map((t) => [t.id, t.status]), [[b.id, 'completed']]);
 
     const all: string[] = [];
     for await (const t of easel.tasks.iterate({ status: 'succeeded', limit: 1 })) all.push(t.id);

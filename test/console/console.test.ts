@@ -43,6 +43,18 @@ async function noHorizontalScroll(page: Page): Promise<void> {
   assert.ok(scroll <= client, `the page scrolls sideways (${scroll}px wide in a ${client}px window): ${wide.join(', ')}`);
 }
 
+/** Every table cell on the page lies within the window (no table the user must scroll sideways). */
+async function cellsInView(page: Page): Promise<void> {
+  const outside = await page.evaluate(() => {
+    const client = document.documentElement.clientWidth;
+    return Array.from(document.querySelectorAll('main td'))
+      .filter((td) => td.getBoundingClientRect().width > 0 && td.getBoundingClientRect().right > client + 1)
+      .slice(0, 3)
+      .map((td) => `<td data-label="${td.getAttribute('data-label') ?? ''}">${(td.textContent ?? '').slice(0, 30)}`);
+  });
+  assert.deepEqual(outside, [], 'table cells off the right edge of a narrow window');
+}
+
 describe('web console', { timeout: 240_000 }, () => {
   let s: TestServer;
   let b: Browser;
@@ -184,6 +196,22 @@ describe('web console', { timeout: 240_000 }, () => {
     await row.waitFor({ state: 'detached' });
     await page.locator(`tr[data-task-id="${editTaskId}"]`).waitFor();
     await page.getByLabel('Status').selectOption('');
+    // Dates (the browser runs in UTC): from tomorrow, or up to yesterday, nothing; today, all.
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('From').fill(day(1));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No tasks match.').waitFor();
+    await page.getByLabel('From').fill('');
+    await page.getByLabel('To').fill(day(-1));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No tasks match.').waitFor();
+    await page.getByLabel('From').fill(day(0));
+    await page.getByLabel('To').fill(day(0));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await row.waitFor();
+    await page.locator(`tr[data-task-id="${editTaskId}"]`).waitFor();
+    await page.getByLabel('From').fill('');
+    await page.getByLabel('To').fill('');
     await page.getByRole('button', { name: 'Apply' }).click();
 
     await row.getByRole('link', { name: slowId }).click();
@@ -305,11 +333,41 @@ describe('web console', { timeout: 240_000 }, () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Tasks' }).click();
     await page.locator(`tr[data-task-id="${editTaskId}"]`).waitFor();
     await noHorizontalScroll(page);
+    await cellsInView(page);
     await b.screenshot('tasks-narrow');
+    // A task's attempts and callback deliveries, and a key's ledger, are cards too.
+    await page.locator(`tr[data-task-id="${editTaskId}"]`).getByRole('link', { name: editTaskId }).click();
+    await page.getByRole('heading', { name: 'Attempts' }).waitFor();
+    await page.locator('td[data-label="Outcome"]').first().waitFor();
+    await noHorizontalScroll(page);
+    await cellsInView(page);
     await page.getByRole('navigation').getByRole('link', { name: 'Keys' }).click();
     await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    await page.locator('li.key').first().getByRole('button', { name: 'Ledger' }).click();
+    await page.locator('td[data-label="Kind"]').first().waitFor();
     await noHorizontalScroll(page);
+    await cellsInView(page);
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('revoking the key it is signed in with warns first, then signs out saying why', async () => {
+    const made = await s.api('POST', '/admin/keys', { name: 'short-lived admin', admin: true });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').fill(made.body.key);
+    await page.keyboard.press('Enter');
+    await page.getByRole('navigation').getByRole('link', { name: 'Keys' }).click();
+    const row = page.locator(`li[data-key-id="${made.body.id}"]`);
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByText('You are signed in with this key').waitFor();
+    await row.getByRole('button', { name: 'Yes, revoke' }).click();
+    // Not a page that says "Invalid or revoked API key" on every click: back to the sign-in form.
+    await page.getByLabel('API key').waitFor();
+    await page.getByText('the server no longer accepts this key').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('easel.console.key')), null);
+    await page.getByLabel('API key').fill(s.key);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
   });
 
   it('signs out, forgetting the key', async () => {

@@ -93,3 +93,19 @@ it('a bad file stops the server start with the ConfigError', async () => {
     (err: Error) => err instanceof ConfigError && /EASEL_TEST_UNSET_VARIABLE/.test(err.message),
   );
 });
+
+it('`easel serve` says at start which providers the file configured, not "the local renderer"', async () => {
+  const { spawnEasel } = await import('../helpers/process.js');
+  const dir = tempDir();
+  const file = path.join(dir, 'easel.yaml');
+  fs.writeFileSync(file, ['providers:', '  - id: primary', '    type: openai', '    api_key_env: OPENAI_API_KEY', '  - id: offline', '    type: local', 'models:', '  gpt-4o-image:', '    targets: [primary, offline]', ''].join('\n'));
+  const p = await spawnEasel({ EASEL_DATA_DIR: dir, EASEL_CONFIG: file, OPENAI_API_KEY: 'sk-up-123' });
+  try {
+    assert.match(p.output(), new RegExp(`providers \\(${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): primary \\(openai\\), offline \\(local\\)`));
+    assert.doesNotMatch(p.output(), /built-in local renderer/);
+  } finally {
+    p.kill('SIGTERM');
+    await p.exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -49,6 +49,8 @@ describe(`routing end to end on ${engine} (config file → fake OpenAI → local
         'models:',
         '  gpt-4o-image:',
         '    targets: [primary, offline]',
+        '  gpt-image-1:',
+        '    targets: [primary]',
         'routing:',
         '  max_retries: 1',
         '  backoff_ms: 10',
@@ -98,9 +100,18 @@ describe(`routing end to end on ${engine} (config file → fake OpenAI → local
     const attempts = await s.api('GET', `/v1/tasks/${res.body.id}/attempts`);
     assert.equal(attempts.status, 200, JSON.stringify(attempts.body));
     assert.equal(attempts.body.provider, 'primary');
-    assert.deepEqual(attempts.body.data.map((a: any) => [a.attempt, a.provider, a.provider_type, a.outcome]), [[1, 'primary', 'openai', 'succeeded']]);
+    assert.deepEqual(attempts.body.data.map((a: any) => [a.attempt, a.provider, a.provider_type, a.model, a.outcome]), [[1, 'primary', 'openai', 'gpt-image-1', 'succeeded']], 'the model sent upstream is logged even when the target names none');
     assert.equal(terminal.get(res.body.id), 1);
     assert.deepEqual(await ledger(res.body.id), ['charge:2', 'hold:2', 'release:2']);
+  });
+
+  it("OpenAI's dialect answers with the upstream's token counts, split by what was sent", async () => {
+    const res = await s.api('POST', '/v1/images/generations', { model: 'gpt-image-1', prompt: 'a green field' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const usage = res.body.usage;
+    // The fake upstream reports 50 input, 250 output, 300 in all.
+    assert.deepEqual([usage.input_tokens, usage.output_tokens, usage.total_tokens], [50, 250, 300]);
+    assert.deepEqual(usage.input_tokens_details, { text_tokens: 50, image_tokens: 0 }, 'no image was sent, so none of the input is image tokens');
   });
 
   it('falls back to the local renderer when the upstream keeps failing: one task, one end, one charge', async () => {

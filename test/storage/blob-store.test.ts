@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { text } from 'node:stream/consumers';
+import { EaselError } from '../../src/core/errors.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { createFsBlobStore } from '../../src/storage/fs-blob-store.js';
 import { createS3BlobStore, type S3BlobStore } from '../../src/storage/s3-blob-store.js';
@@ -124,6 +125,20 @@ for (const kind of stores) {
     it('passes its check when reachable, and fails it when not', async () => {
       await store.check();
       await assert.rejects(unreachable().check());
+    });
+
+    it('an unreachable store fails writes and reads as a passing outage (retryable service_unavailable), not a crash', async () => {
+      const down = unreachable();
+      const outage = (err: unknown) => {
+        assert.ok(EaselError.is(err), `an EaselError, got ${String(err)}`);
+        assert.equal(err.code, 'service_unavailable');
+        assert.equal(err.retryable, true, 'the worker must hand the task back, not fail it');
+        assert.match(err.message, /^The image store is unavailable \(.+\); try again shortly\.$/);
+        return true;
+      };
+      await assert.rejects(down.put('results/t9/0-0.png', png(10), 'image/png'), outage);
+      await assert.rejects(down.getBytes('results/t9/0-0.png'), outage);
+      await assert.rejects(down.get('results/t9/0-0.png'), outage);
     });
 
     if (kind.name === 's3') {

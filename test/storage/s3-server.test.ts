@@ -70,6 +70,36 @@ describe('easel with the S3 blob store', () => {
     assert.ok(await exists(`inputs/${id}/ref-0`), 'the fetched reference image is kept in the bucket');
   });
 
+  it('a bucket outage while a task runs hands the task back to the queue; it completes once the bucket is back', async () => {
+    await s3.stop();
+    let restarted = false;
+    try {
+      const submit = await s.api('POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: 'a pier at night' });
+      assert.equal(submit.status, 200, JSON.stringify(submit.body));
+      const id = submit.body.id as string;
+      // The images were made but could not be stored: the task waits to run again, not failed.
+      const waiting = await eventually(async () => {
+        const row = await getTask(s.server.db.kysely, id);
+        return row && row.attempts >= 1 && row.status === 'queued' && row.error ? row : row?.status === 'failed' ? row : undefined;
+      }, 20_000, 'the task to meet the outage');
+      assert.equal(waiting.status, 'queued', JSON.stringify(waiting.error));
+      assert.equal(waiting.error?.code, 'service_unavailable');
+      assert.match(waiting.error!.message, /image store is unavailable/);
+      const ready = await fetch(`${s.url}/readyz`);
+      assert.equal(ready.status, 503);
+      await s3.start();
+      restarted = true;
+      const done = await eventually(async () => {
+        const r = await s.api('GET', `/v1/tasks/${id}`);
+        return r.body.status === 'completed' || r.body.status === 'failed' ? r.body : undefined;
+      }, 30_000, 'the task to end');
+      assert.equal(done.status, 'completed', JSON.stringify(done));
+      assert.equal((await fetch(done.results[0])).status, 200);
+    } finally {
+      if (!restarted) await s3.start();
+    }
+  });
+
   it('answers /readyz with the bucket checked', async () => {
     const r = await fetch(`${s.url}/readyz`);
     assert.equal(r.status, 200);

@@ -127,7 +127,9 @@ export function ReferenceImages({ references, onChange }: Props) {
         <ul className="reference-list" aria-label="Reference images">
           {references.map((r, i) => (
             <li key={r.id}>
-              <img src={r.kind === 'file' ? r.preview : r.url} alt="" />
+              {/* A link the browser cannot show (not an image, or not reachable from here) keeps its
+                  place without a broken-image icon: the server fetches it, and says so if it fails. */}
+              <img src={r.kind === 'file' ? r.preview : r.url} alt="" onError={(e) => e.currentTarget.classList.add('unshown')} />
               <span className="reference-name">
                 {i + 1}. {r.kind === 'file' ? `${r.file.name} (${r.width}×${r.height})` : r.url}
               </span>

@@ -131,7 +131,7 @@ function CreateKey({ api, onCreated }: { api: Api; onCreated(): void }) {
 
 type Panel = 'topup' | 'limits' | 'ledger' | 'revoke' | undefined;
 
-function KeyRow({ api, k, onChanged }: { api: Api; k: KeyView; onChanged(): void }) {
+function KeyRow({ api, k, own, onChanged }: { api: Api; k: KeyView; own: boolean; onChanged(): void }) {
   const [panel, setPanel] = useState<Panel>();
   const [error, setError] = useState<string | undefined>();
   const [amount, setAmount] = useState('');
@@ -272,7 +272,7 @@ function KeyRow({ api, k, onChanged }: { api: Api; k: KeyView; onChanged(): void
           {ledger.length === 0 ? (
             <p className="muted">No entries.</p>
           ) : (
-            <table>
+            <table className="stack-table">
               <thead>
                 <tr>
                   <th scope="col">When</th>
@@ -285,11 +285,11 @@ function KeyRow({ api, k, onChanged }: { api: Api; k: KeyView; onChanged(): void
               <tbody>
                 {ledger.map((e) => (
                   <tr key={e.id}>
-                    <td className="nowrap">{formatTime(e.created_at)}</td>
-                    <td>{e.kind}</td>
-                    <td className={e.amount < 0 ? 'negative' : undefined}>{e.amount > 0 ? `+${e.amount}` : e.amount}</td>
-                    <td className="mono">{e.task_id ?? ''}</td>
-                    <td>{e.note ?? ''}</td>
+                    <td data-label="When" className="nowrap">{formatTime(e.created_at)}</td>
+                    <td data-label="Kind">{e.kind}</td>
+                    <td data-label="Amount" className={e.amount < 0 ? 'negative' : undefined}>{e.amount > 0 ? `+${e.amount}` : e.amount}</td>
+                    <td data-label="Task" className="mono">{e.task_id ?? ''}</td>
+                    <td data-label="Note">{e.note ?? ''}</td>
                   </tr>
                 ))}
               </tbody>
@@ -299,7 +299,10 @@ function KeyRow({ api, k, onChanged }: { api: Api; k: KeyView; onChanged(): void
       )}
       {panel === 'revoke' && (
         <div className="panel confirm" role="group" aria-label={`Revoke ${k.name}`}>
-          <p>Revoke “{k.name}”? Requests with it are refused at once. This cannot be undone.</p>
+          <p>
+            Revoke “{k.name}”? Requests with it are refused at once. This cannot be undone.
+            {own && <strong> You are signed in with this key: the console will sign you out.</strong>}
+          </p>
           <button type="button" className="danger small" onClick={revoke} autoFocus>
             Yes, revoke
           </button>
@@ -317,7 +320,7 @@ function KeyRow({ api, k, onChanged }: { api: Api; k: KeyView; onChanged(): void
   );
 }
 
-export function Keys({ api }: { api: Api }) {
+export function Keys({ api, signedInAs }: { api: Api; signedInAs: string }) {
   const [keys, setKeys] = useState<KeyView[] | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [showRevoked, setShowRevoked] = useState(false);
@@ -355,7 +358,7 @@ export function Keys({ api }: { api: Api }) {
         {keys && (
           <ul className="keys" aria-label="API keys">
             {keys.map((k) => (
-              <KeyRow key={k.id} api={api} k={k} onChanged={() => void load()} />
+              <KeyRow key={k.id} api={api} k={k} own={k.id === signedInAs} onChanged={() => void load()} />
             ))}
           </ul>
         )}

@@ -184,7 +184,7 @@ export function Playground({ api }: { api: Api }) {
             <label htmlFor={ids.size}>{rules.sizes.some((s) => s.includes(':')) ? 'Size or ratio' : 'Size'}</label>
             {sizeFromImage ? (
               <select id={ids.size} value="auto" disabled aria-describedby={ids.route}>
-                <option value="auto">auto (from the image)</option>
+                <option value="auto">auto (as image)</option>
               </select>
             ) : (
               <select id={ids.size} value={form.size} onChange={(e) => set('size', e.target.value)}>

@@ -232,7 +232,7 @@ export function TaskDetail({ api, id }: { api: Api; id: string }) {
       {attempts.length === 0 && !extras.attemptsError && <p className="muted">No upstream calls yet.</p>}
       {attempts.length > 0 && (
         <div className="table-wrap">
-          <table>
+          <table className="stack-table">
             <thead>
               <tr>
                 <th scope="col">#</th>
@@ -248,17 +248,17 @@ export function TaskDetail({ api, id }: { api: Api; id: string }) {
             <tbody>
               {attempts.map((a) => (
                 <tr key={`${a.run}-${a.attempt}`}>
-                  <td>{a.attempt}</td>
-                  <td>
+                  <td data-label="#">{a.attempt}</td>
+                  <td data-label="Provider">
                     {a.provider}
                     {a.provider_type && <span className="muted"> ({a.provider_type})</span>}
                   </td>
-                  <td>{a.model ?? '—'}</td>
-                  <td>{a.outcome}</td>
-                  <td className="nowrap">{formatMs(a.started_at)}</td>
-                  <td>{a.duration_ms === null ? '—' : `${(a.duration_ms / 1000).toFixed(1)} s`}</td>
-                  <td>{a.http_status ?? '—'}</td>
-                  <td>{a.error ? `${a.error.message} (${a.error.code})` : ''}</td>
+                  <td data-label="Model">{a.model ?? '—'}</td>
+                  <td data-label="Outcome">{a.outcome}</td>
+                  <td data-label="Started" className="nowrap">{formatMs(a.started_at)}</td>
+                  <td data-label="Took">{a.duration_ms === null ? '—' : `${(a.duration_ms / 1000).toFixed(1)} s`}</td>
+                  <td data-label="HTTP">{a.http_status ?? '—'}</td>
+                  <td data-label="Error">{a.error ? `${a.error.message} (${a.error.code})` : ''}</td>
                 </tr>
               ))}
             </tbody>
@@ -277,7 +277,7 @@ export function TaskDetail({ api, id }: { api: Api; id: string }) {
           </p>
           {d.attempt_log.length > 0 && (
             <div className="table-wrap">
-              <table>
+              <table className="stack-table">
                 <thead>
                   <tr>
                     <th scope="col">#</th>
@@ -291,12 +291,12 @@ export function TaskDetail({ api, id }: { api: Api; id: string }) {
                 <tbody>
                   {d.attempt_log.map((a) => (
                     <tr key={a.attempt}>
-                      <td>{a.attempt}</td>
-                      <td className="nowrap">{formatMs(a.started_at)}</td>
-                      <td>{a.outcome}</td>
-                      <td>{a.status_code ?? '—'}</td>
-                      <td>{a.duration_ms === null ? '—' : `${a.duration_ms} ms`}</td>
-                      <td>{a.error ?? ''}</td>
+                      <td data-label="#">{a.attempt}</td>
+                      <td data-label="When" className="nowrap">{formatMs(a.started_at)}</td>
+                      <td data-label="Outcome">{a.outcome}</td>
+                      <td data-label="HTTP">{a.status_code ?? '—'}</td>
+                      <td data-label="Took">{a.duration_ms === null ? '—' : `${a.duration_ms} ms`}</td>
+                      <td data-label="Error">{a.error ?? ''}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -169,7 +169,7 @@ export function Tasks({ api }: { api: Api }) {
       {!error && !loading && tasks.length === 0 && <p className="muted">No tasks match.</p>}
       {tasks.length > 0 && (
         <div className="table-wrap">
-          <table className="tasks-table">
+          <table className="tasks-table stack-table">
             <thead>
               <tr>
                 <th scope="col">Created</th>

@@ -13,8 +13,12 @@ import { assertTaskId } from '../unified/routes.js';
 import { TaskIdParams } from '../unified/schemas.js';
 import { estimatedSeconds } from '../unified/submit.js';
 
+// Tasks are shown with seed 002's statuses (pending, processing, completed…), so the filter takes
+// those names too, besides easel's own.
+const STATUS_ALIASES: Record<string, TaskStatus> = { pending: 'queued', processing: 'running', completed: 'succeeded' };
+
 const ListQuery = Type.Object({
-  status: Type.Optional(Type.Union(TASK_STATUSES.map((s) => Type.Literal(s)))),
+  status: Type.Optional(Type.Union([...TASK_STATUSES, ...Object.keys(STATUS_ALIASES)].map((s) => Type.Literal(s)))),
   model: Type.Optional(Type.String({ maxLength: 200 })),
   before: Type.Optional(Type.Integer({ minimum: 0, description: 'Only tasks created before this time (unix ms), for paging.' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
@@ -54,7 +58,8 @@ export function registerNativeRoutes(app: FastifyInstance, ctx: AppContext): voi
     { config: { dialect: 'unified' }, schema: { tags: ['tasks'], summary: "List the caller's tasks, newest first", querystring: ListQuery } },
     async (request) => {
       const limit = request.query.limit ?? 20;
-      const tasks = await listTasks(ctx.db.kysely, { ownerId: callerOf(request).id, status: request.query.status, model: request.query.model, before: request.query.before, limit: limit + 1 });
+      const status = request.query.status === undefined ? undefined : (STATUS_ALIASES[request.query.status] ?? request.query.status);
+      const tasks = await listTasks(ctx.db.kysely, { ownerId: callerOf(request).id, status, model: request.query.model, before: request.query.before, limit: limit + 1 });
       const page = tasks.slice(0, limit);
       return {
         object: 'list',

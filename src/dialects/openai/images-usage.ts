@@ -74,12 +74,14 @@ export function imagesUsage(task: Task, input: InputTokens, images = task.result
   const imageTokens = outputTokensPerImage(size, task.request.quality) * images + PARTIAL_IMAGE_TOKENS * partials;
   const output = reported?.outputTokens ?? imageTokens;
   const inputTotal = reported?.inputTokens ?? input.text + input.image;
-  const text = Math.min(input.text, inputTotal);
+  // A provider's total is split by what was sent: image tokens are at most what the input images
+  // count, the rest is text (a text-only request has no image tokens, whatever the total).
+  const image = Math.min(input.image, inputTotal);
   return {
     total_tokens: reported?.totalTokens ?? inputTotal + output,
     input_tokens: inputTotal,
     output_tokens: output,
-    input_tokens_details: { text_tokens: text, image_tokens: inputTotal - text },
+    input_tokens_details: { text_tokens: inputTotal - image, image_tokens: image },
     output_tokens_details: { image_tokens: output, text_tokens: 0 },
   };
 }

@@ -166,7 +166,7 @@ async function resolveOutput(call: ImageCallOptions, warnings: ProviderWarning[]
     warnings.push({
       type: 'compatibility',
       setting: 'size',
-      details: `A masked edit keeps the size of the image it edits (${original.width}x${original.height}), not the requested ${call.size.width}x${call.size.height}.`,
+      details: `A masked edit keeps the size of the image it edits: the result is ${original.width}x${original.height}, not resized to ${call.size.width}x${call.size.height}.`,
     });
   }
   return { width: original.width, height: original.height, encode, mediaType, masked: { original, alpha } };
