@@ -218,7 +218,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     intake: intakeLimits(env),
     localDelayMs: int(env, 'EASEL_LOCAL_DELAY_MS', 2000, 0, 600_000),
     role,
-    workerConcurrency: int(env, 'EASEL_WORKER_CONCURRENCY', 8, 1, 1000),
+    workerConcurrency: int(env, 'EASEL_WORKER_CONCURRENCY', 64, 1, 1000),
     leaseMs: int(env, 'EASEL_LEASE_MS', 30_000, 200, 3_600_000),
     maxAttempts: int(env, 'EASEL_MAX_ATTEMPTS', 3, 1, 100),
     taskTimeoutMs: int(env, 'EASEL_TASK_TIMEOUT_MS', 600_000, 100, 86_400_000),

@@ -1,6 +1,6 @@
 // 5: memory of one easel process (role all, SQLite), read from /proc.
 //  A. RSS with 10,000 queued tasks: tasks submitted over HTTP while the provider never answers,
-//     so the worker holds its 8 running tasks and the rest wait in the queue.
+//     so the worker holds its 64 running tasks (EASEL_WORKER_CONCURRENCY) and the rest wait in the queue.
 //  B. Peak RSS while 100 tasks run at once (EASEL_WORKER_CONCURRENCY=100), each fetching 5
 //     reference images of 10 MB from a server on loopback (instant provider: the intake's memory,
 //     not a renderer's).

@@ -4,6 +4,7 @@
 // bench/ and README "Performance"). A task that has inputs first reserves its worst case (the
 // per-file limits × its number of inputs) and waits, in order, until that fits; tasks without
 // inputs never wait. A task whose worst case is larger than the whole budget runs alone.
+import { Budget } from '../core/budget.js';
 import { DEFAULT_INTAKE_LIMITS, type IntakeLimits } from './limits.js';
 import type { GenerationRequest } from '../core/generation-request.js';
 
@@ -21,54 +22,5 @@ export function worstCaseInputBytes(request: GenerationRequest, limits: Pick<Int
   return references * limits.maxImageBytes + mask * limits.maxMaskBytes;
 }
 
-export class ByteBudget {
-  private used = 0;
-  private readonly waiting: Array<{ bytes: number; grant(): void }> = [];
-
-  constructor(readonly capacity: number = MAX_INPUT_BYTES_IN_FLIGHT) {}
-
-  /** Reserves `bytes` (capped at the capacity); resolves with the release, or rejects when `signal` aborts first. */
-  async reserve(bytes: number, signal: AbortSignal): Promise<() => void> {
-    const want = Math.min(bytes, this.capacity);
-    if (want <= 0) return () => {};
-    signal.throwIfAborted();
-    if (this.waiting.length === 0 && this.used + want <= this.capacity) {
-      this.used += want;
-    } else {
-      await new Promise<void>((resolve, reject) => {
-        const entry = { bytes: want, grant: resolve };
-        this.waiting.push(entry);
-        signal.addEventListener(
-          'abort',
-          () => {
-            const i = this.waiting.indexOf(entry);
-            if (i < 0) return; // already granted: the caller releases as usual
-            this.waiting.splice(i, 1);
-            this.grantWaiting();
-            reject(signal.reason);
-          },
-          { once: true },
-        );
-      });
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.used -= want;
-      this.grantWaiting();
-    };
-  }
-
-  /** First come, first served: the head waits until it fits, so a large task is not starved. */
-  private grantWaiting(): void {
-    for (let next = this.waiting[0]; next && this.used + next.bytes <= this.capacity; next = this.waiting[0]) {
-      this.waiting.shift();
-      this.used += next.bytes;
-      next.grant();
-    }
-  }
-}
-
 /** The one budget of this process, shared by its worker's task runners. */
-export const inputBudget = new ByteBudget();
+export const inputBudget = new Budget(MAX_INPUT_BYTES_IN_FLIGHT);

@@ -3,16 +3,17 @@
 // is stopped gives up its place.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteBudget, worstCaseInputBytes } from '../../src/intake/input-budget.js';
+import { Budget } from '../../src/core/budget.js';
+import { worstCaseInputBytes } from '../../src/intake/input-budget.js';
 import { defaultRequest } from '../../src/core/generation-request.js';
 import { MAX_MASK_BYTES, MAX_REFERENCE_IMAGE_BYTES } from '../../src/intake/limits.js';
 
 const never = new AbortController().signal;
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('ByteBudget', () => {
+describe('Budget', () => {
   it('grants at once while it fits, then in order as room is released', async () => {
-    const budget = new ByteBudget(100);
+    const budget = new Budget(100);
     const a = await budget.reserve(60, never);
     const order: string[] = [];
     const b = budget.reserve(60, never).then((release) => (order.push('b'), release));
@@ -30,7 +31,7 @@ describe('ByteBudget', () => {
   });
 
   it('lets a task larger than the whole budget run alone, and tasks without inputs never wait', async () => {
-    const budget = new ByteBudget(100);
+    const budget = new Budget(100);
     const big = await budget.reserve(500, never);
     const none = await budget.reserve(0, never);
     none();
@@ -43,7 +44,7 @@ describe('ByteBudget', () => {
   });
 
   it('a stopped task leaves the queue and the ones behind it move up', async () => {
-    const budget = new ByteBudget(100);
+    const budget = new Budget(100);
     const a = await budget.reserve(100, never);
     const stop = new AbortController();
     const b = budget.reserve(50, stop.signal);

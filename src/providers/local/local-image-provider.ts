@@ -19,6 +19,8 @@ import { raceAbort, throwIfAborted, untilAborted } from './abort-helpers.js';
 import { encodeImage, MEDIA_TYPES, type EncodeOptions } from './image-encoding.js';
 import { applyMask, readMaskAlpha } from './masked-edit.js';
 import { roughStage } from './partial-images.js';
+import { availableParallelism } from 'node:os';
+import { Budget } from '../../core/budget.js';
 import { renderArt } from './procedural-art.js';
 import { progressMilestones, waitForPercent } from './progress-schedule.js';
 import { noDirectives, readDirectives, tidyPrompt, type DirectedPrompt } from './prompt-directives.js';
@@ -47,6 +49,14 @@ export const LOCAL_LIMITS = {
 const FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp'];
 
 const NOTE = 'Procedural renderer, not an AI model: pictures are drawn from a hash of the prompt.';
+
+/**
+ * Pictures drawn at once in this process. Drawing is JavaScript on the main thread (encoding is
+ * sharp's, on its own threads): a worker runs many tasks at once (most of them waiting on
+ * upstreams, or on the simulated delay here), and without this bound every local task would draw
+ * at the same time, each slower and all of them in the way of the HTTP requests the process serves.
+ */
+const drawSlots = new Budget(Math.max(1, availableParallelism()));
 
 export function createLocalProvider(options: LocalProviderOptions): ImageProviderV1 {
   if (!Number.isFinite(options.delayMs) || options.delayMs < 0) {
@@ -208,6 +218,14 @@ async function run(call: ImageCallOptions, settings: Settings, directed: Directe
   const partialCount = Math.max(0, Math.min(LOCAL_LIMITS.maxPartialImages, Math.floor(call.partialImages || 0)));
 
   const draw = async (index: number): Promise<RawImage> => {
+    const release = await drawSlots.reserve(1, signal);
+    try {
+      return await drawOne(index);
+    } finally {
+      release();
+    }
+  };
+  const drawOne = async (index: number): Promise<RawImage> => {
     const transparent = output.encode.alpha;
     const { width, height } = output;
     if (call.files.length === 0) return renderArt({ prompt, seed, index, width, height, transparent }, signal);
