@@ -18,6 +18,31 @@ interface PendingInsert {
   reject(err: unknown): void;
 }
 
+/** A slot of this process's worker, taken for a task that is about to be inserted. */
+export interface DispatchTicket {
+  workerId: string;
+  leaseMs: number;
+  /** Runs the task (inserted already claimed by this worker). */
+  run(task: Task): void;
+  /** Gives the slot back unused (the insert was refused). */
+  release(): void;
+}
+
+/** This process's worker, as the service sees it. */
+export interface LocalDispatch {
+  /** A free slot, or undefined when the worker is full or stopping. */
+  reserve(): DispatchTicket | undefined;
+}
+
+export interface SubmitOptions {
+  /**
+   * Run the task in this process's worker at once, when it has a free slot: the task is inserted
+   * already claimed by it, with no trip through the queue (no claim, no wake-up). For synchronous
+   * requests, whose caller is waiting on this process for the result anyway.
+   */
+  runHere?: boolean;
+}
+
 /** Submits written in one transaction at most; a larger crowd waits for the next. */
 const MAX_SUBMIT_BATCH = 256;
 
@@ -48,17 +73,20 @@ export class TaskService {
    * `id` may be a function of the submit time, for ids that embed it (seed 002's
    * `task-unified-<unix>-…`): then the id and the task's `created` always agree.
    */
-  async submit(task: Omit<NewTask, 'now' | 'id'> & { id: string | ((now: number) => string) }): Promise<Task> {
+  async submit(task: Omit<NewTask, 'now' | 'id'> & { id: string | ((now: number) => string) }, options: SubmitOptions = {}): Promise<Task> {
     // Idempotency-Key: a repeat gets the task the first request created, with no second hold.
     const repeat = () => (task.idempotency ? this.idempotentRepeat(task.ownerId, task.idempotency) : undefined);
     const earlier = await repeat();
     if (earlier) return earlier;
     const now = this.clock.now();
     const full: NewTask = { ...task, id: typeof task.id === 'function' ? task.id(now) : task.id, now };
+    const ticket = options.runHere ? this.localDispatch?.reserve() : undefined;
+    if (ticket) full.claimedBy = { workerId: ticket.workerId, leaseMs: ticket.leaseMs };
     let created: Task;
     try {
       created = await this.insertBatched(full);
     } catch (err) {
+      ticket?.release();
       // A submit with the same key won the race (the unique key refused ours, or its hold took
       // the credits ours needed): answer with its task.
       const winner = await repeat();
@@ -66,8 +94,16 @@ export class TaskService {
       throw err;
     }
     this.events.publish({ type: 'state', taskId: created.id, task: created });
-    this.events.notifyQueued();
+    if (ticket) ticket.run(created);
+    else this.events.notifyQueued();
     return created;
+  }
+
+  private localDispatch: LocalDispatch | undefined;
+
+  /** Lets submits with `runHere` hand their tasks to this process's worker. */
+  setLocalDispatch(dispatch: LocalDispatch | undefined): void {
+    this.localDispatch = dispatch;
   }
 
   /**

@@ -51,6 +51,8 @@ export interface NewTask {
   warnings?: ProviderWarning[];
   /** From the Idempotency-Key header; the accounts module stores and checks it. */
   idempotency?: { key: string; requestHash: string } | undefined;
+  /** Inserted already claimed by this worker (its first attempt), instead of queued. */
+  claimedBy?: { workerId: string; leaseMs: number } | undefined;
   now: number;
 }
 
@@ -60,7 +62,7 @@ export async function insertTask(db: Executor, t: NewTask): Promise<Task> {
     owner_id: t.ownerId,
     dialect: t.dialect,
     model: t.request.model,
-    status: 'queued',
+    status: t.claimedBy ? 'running' : 'queued',
     progress: 0,
     request: JSON.stringify(t.request),
     params: JSON.stringify(t.params ?? null),
@@ -68,17 +70,17 @@ export async function insertTask(db: Executor, t: NewTask): Promise<Task> {
     error_code: null,
     error_message: null,
     warnings: JSON.stringify(t.warnings ?? []),
-    attempts: 0,
+    attempts: t.claimedBy ? 1 : 0,
     max_attempts: t.maxAttempts,
-    lease_owner: null,
-    lease_expires_at: null,
+    lease_owner: t.claimedBy?.workerId ?? null,
+    lease_expires_at: t.claimedBy ? t.now + t.claimedBy.leaseMs : null,
     run_after: t.now,
     provider: null,
     client_ref: t.clientRef ?? null,
     callback_url: t.request.callbackUrl ?? null,
     credits_reserved: t.creditsReserved ?? 0,
     created_at: t.now,
-    started_at: null,
+    started_at: t.claimedBy ? t.now : null,
     finished_at: null,
     updated_at: t.now,
   } satisfies Selectable<TasksTable>;

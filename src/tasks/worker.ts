@@ -8,6 +8,7 @@ import type { Task } from '../core/task.js';
 import { claimTasks } from './task-store.js';
 import { Doorbell } from '../core/doorbell.js';
 import { TaskRunner, type RunnerDeps } from './task-runner.js';
+import type { DispatchTicket } from './task-service.js';
 
 export interface WorkerOptions {
   concurrency: number;
@@ -38,6 +39,7 @@ export class Worker {
   start(): void {
     if (this.loopDone) return;
     this.unsubscribe = this.deps.service.events.onQueued(() => this.wake());
+    this.deps.service.setLocalDispatch(this);
     this.loopDone = this.loop();
   }
 
@@ -58,9 +60,39 @@ export class Worker {
     });
   }
 
+  /** Slots handed out by reserve() whose tasks have not started yet. */
+  private reserved = 0;
+
+  /**
+   * A slot for a task that a submit in this process is about to insert already claimed by this
+   * worker (TaskService's runHere), or undefined when none is free. The ticket runs the task once
+   * it is stored, or gives the slot back.
+   */
+  reserve(): DispatchTicket | undefined {
+    if (this.stopping || !this.loopDone || this.runners.size + this.reserved >= this.options.concurrency) return undefined;
+    this.reserved++;
+    let used = false;
+    const done = () => {
+      if (used) return false;
+      used = true;
+      this.reserved--;
+      return true;
+    };
+    return {
+      workerId: this.id,
+      leaseMs: this.deps.leaseMs,
+      run: (task) => {
+        if (done()) this.launch(task);
+      },
+      release: () => {
+        if (done()) this.wake();
+      },
+    };
+  }
+
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      const free = this.options.concurrency - this.runners.size;
+      const free = this.options.concurrency - this.runners.size - this.reserved;
       let claimed = 0;
       if (free > 0) {
         try {
@@ -91,6 +123,7 @@ export class Worker {
   /** Stops claiming; waits up to graceMs for running tasks, then hands the rest back to the queue. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.deps.service.setLocalDispatch(undefined);
     this.unsubscribe?.();
     this.wake();
     await this.loopDone;

@@ -47,6 +47,7 @@ async function prepare(ctx: AppContext, request: FastifyRequest) {
       warnings: [],
       idempotency: idempotencyFrom(request),
       storedKeys: keys,
+      waiting: true,
     });
   };
   return { taskId, body, chat, submit };

@@ -28,8 +28,9 @@ export interface ImageJob {
   storedKeys: string[];
 }
 
-function submit(ctx: AppContext, request: FastifyRequest, job: ImageJob): Promise<Task> {
+function submit(ctx: AppContext, request: FastifyRequest, job: ImageJob, waiting = true): Promise<Task> {
   return submitSyncTask(ctx, {
+    waiting,
     id: job.taskId,
     ownerId: callerOf(request).id,
     dialect: 'openai',
@@ -44,7 +45,7 @@ function submit(ctx: AppContext, request: FastifyRequest, job: ImageJob): Promis
 export async function answerImageJob(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, job: ImageJob): Promise<unknown> {
   const family = job.model.family;
   if (preferencesOf(request).respondAsync) {
-    const task = await submit(ctx, request, job);
+    const task = await submit(ctx, request, job, false);
     reply.code(202).header('preference-applied', 'respond-async').header('x-easel-task-id', task.id);
     return presentUnifiedTask(task, ctx.results, { estimatedSeconds: estimatedSeconds(ctx) });
   }

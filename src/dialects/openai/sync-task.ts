@@ -24,6 +24,8 @@ export interface SyncSubmission {
   idempotency: IdempotencyRequest | undefined;
   /** Input blobs stored for this request (uploads): dropped when no task of this id keeps them. */
   storedKeys: string[];
+  /** Whether the caller waits for the result (not `Prefer: respond-async`): then the task runs in this process when it can. */
+  waiting: boolean;
 }
 
 /** Queues the task; when it is refused, or an Idempotency-Key replay answers with an earlier task, the uploads go. */
@@ -40,7 +42,7 @@ export async function submitSyncTask(ctx: AppContext, s: SyncSubmission): Promis
 }
 
 function queue(ctx: AppContext, s: SyncSubmission): Promise<Task> {
-  return ctx.service.submit({
+  const task = {
     id: s.id,
     ownerId: s.ownerId,
     dialect: s.dialect,
@@ -50,7 +52,9 @@ function queue(ctx: AppContext, s: SyncSubmission): Promise<Task> {
     creditsReserved: creditsFor(s.request),
     warnings: s.warnings,
     idempotency: s.idempotency,
-  });
+  };
+  // The caller waits on this process for the result: run the task here when the worker has room.
+  return ctx.service.submit(task, { runHere: s.waiting });
 }
 
 /** Aborts when the client goes away before the answer is written. */
