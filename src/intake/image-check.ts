@@ -30,18 +30,49 @@ export interface InspectImageOptions {
 
 /** Sniffs, measures and fully decodes an image; throws image_processing_error when it is not a usable PNG, JPEG or WebP. */
 export async function inspectImage(data: Uint8Array, opts: InspectImageOptions = {}): Promise<InputImage> {
-  const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
-  const where = opts.param !== undefined ? ` in '${opts.param}'` : '';
-  const fail = (message: string, cause?: unknown) =>
-    new EaselError('image_processing_error', message, { param: opts.param, cause });
+  const image = await measureImage(data, opts);
+  try {
+    // Every pixel is decoded and thrown away as it streams out, so no full-size copy is kept.
+    // 'truncated' refuses cut-off and broken files but tolerates the harmless warnings many
+    // real-world JPEGs carry. (This used stats(), which also computes entropy, sharpness and a
+    // dominant colour: about ten times the CPU, 15 ms even for a 64x64 PNG.)
+    await pipeline(sharp(data, { limitInputPixels: opts.maxPixels ?? MAX_INPUT_PIXELS, failOn: 'truncated', sequentialRead: true }).raw(), discard());
+  } catch (err) {
+    throw imageError(`The image${where(opts)} is corrupt or truncated: ${vipsMessage(err)}.`, opts, err);
+  }
+  return image;
+}
 
+/**
+ * An image an upstream made, as easel receives it: sniffed, measured from its header and checked
+ * to be whole (its format's end marker is where the file ends), but not decoded in full the way
+ * a client's input is. A cut-off answer is what upstreams send when they fail half-way, and this
+ * finds it; decoding every result too would cost tens of milliseconds of CPU for each large image
+ * from a provider the operator chose to trust, and most of a small synchronous request's time.
+ */
+export async function inspectGeneratedImage(data: Uint8Array, opts: InspectImageOptions = {}): Promise<InputImage> {
+  const image = await measureImage(data, opts);
+  if (!endsWhole(data, image.mediaType)) throw imageError(`The image${where(opts)} is truncated: its ${image.mediaType} data ends before the file does.`, opts);
+  return image;
+}
+
+function where(opts: InspectImageOptions): string {
+  return opts.param !== undefined ? ` in '${opts.param}'` : '';
+}
+
+function imageError(message: string, opts: InspectImageOptions, cause?: unknown): EaselError {
+  return new EaselError('image_processing_error', message, { param: opts.param, cause });
+}
+
+/** Type from the bytes, size from the header, within the pixel limit. */
+async function measureImage(data: Uint8Array, opts: InspectImageOptions): Promise<InputImage> {
+  const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
   const sniffed = data.byteLength > 0 ? await fileTypeFromBuffer(data) : undefined;
   const accepted = sniffed ? ACCEPTED[sniffed.mime] : undefined;
   if (!accepted) {
     const what = sniffed ? `${sniffed.mime}` : 'not a recognised image format';
-    throw fail(`The image${where} has an unsupported image type (${what}); use PNG, JPEG or WebP.`);
+    throw imageError(`The image${where(opts)} has an unsupported image type (${what}); use PNG, JPEG or WebP.`, opts);
   }
-
   let width: number;
   let height: number;
   try {
@@ -49,33 +80,35 @@ export async function inspectImage(data: Uint8Array, opts: InspectImageOptions =
     // message than libvips' own "exceeds pixel limit".
     const meta = await sharp(data, { limitInputPixels: false }).metadata();
     if (meta.format !== accepted.sharpFormat) {
-      throw fail(`The image${where} could not be read: its contents do not match its ${accepted.sharpFormat} signature.`);
+      throw imageError(`The image${where(opts)} could not be read: its contents do not match its ${accepted.sharpFormat} signature.`, opts);
     }
     width = meta.width;
     height = meta.height;
   } catch (err) {
     if (EaselError.is(err)) throw err;
-    throw fail(`The image${where} could not be read: ${vipsMessage(err)}.`, err);
+    throw imageError(`The image${where(opts)} could not be read: ${vipsMessage(err)}.`, opts, err);
   }
-  if (!(width > 0 && height > 0)) throw fail(`The image${where} has no pixels.`);
+  if (!(width > 0 && height > 0)) throw imageError(`The image${where(opts)} has no pixels.`, opts);
   if (width * height > maxPixels) {
-    throw fail(
-      `The image${where} is too large: ${width}x${height} is ${width * height} pixels, more than the limit of ${maxPixels}.`,
-    );
+    throw imageError(`The image${where(opts)} is too large: ${width}x${height} is ${width * height} pixels, more than the limit of ${maxPixels}.`, opts);
   }
-
-  try {
-    // Every pixel is decoded and thrown away as it streams out, so no full-size copy is kept.
-    // 'truncated' refuses cut-off and broken files but tolerates the harmless warnings many
-    // real-world JPEGs carry. (This used stats(), which also computes entropy, sharpness and a
-    // dominant colour: about ten times the CPU, 15 ms even for a 64x64 PNG — the largest cost of
-    // a synchronous OpenAI request in the benchmarks, whose result images are checked here.)
-    await pipeline(sharp(data, { limitInputPixels: maxPixels, failOn: 'truncated', sequentialRead: true }).raw(), discard());
-  } catch (err) {
-    throw fail(`The image${where} is corrupt or truncated: ${vipsMessage(err)}.`, err);
-  }
-
   return { data, mediaType: accepted.mediaType, width, height };
+}
+
+const PNG_END = [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]; // "IEND" and its fixed CRC
+
+/** Whether the file's last structure is its format's end: PNG's IEND chunk, JPEG's EOI, WebP's RIFF length. */
+export function endsWhole(data: Uint8Array, mediaType: InputImage['mediaType']): boolean {
+  if (mediaType === 'image/png') return PNG_END.every((b, i) => data[data.byteLength - PNG_END.length + i] === b);
+  if (mediaType === 'image/webp') {
+    if (data.byteLength < 12) return false;
+    const riff = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(4, true);
+    return riff + 8 <= data.byteLength;
+  }
+  // JPEG: the EOI marker, allowing the padding some encoders leave after it.
+  let end = data.byteLength;
+  while (end > 2 && data[end - 1] === 0x00) end--;
+  return data[end - 2] === 0xff && data[end - 1] === 0xd9;
 }
 
 function discard(): Writable {

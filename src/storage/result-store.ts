@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.js';
 import type { Task } from '../core/task.js';
 import type { BlobStore } from './blob-store.js';
 import type { LinkSigner } from './signed-links.js';
+import { RecentBytes } from './recent-bytes.js';
 
 const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 
@@ -18,6 +19,8 @@ export interface ResultStoreOptions {
 }
 
 export class ResultStore {
+  private readonly recent = new RecentBytes();
+
   constructor(
     private readonly db: Db,
     readonly blobs: BlobStore,
@@ -29,6 +32,7 @@ export class ResultStore {
   /** Stores bytes under `key` with the retention period, remembering which task they belong to. */
   async save(key: string, data: Uint8Array, contentType: string, taskId: string | null, kind: 'result' | 'input'): Promise<void> {
     await this.blobs.put(key, data, contentType);
+    if (kind === 'result') this.recent.put(key, data);
     const now = this.clock.now();
     await this.db.kysely
       .insertInto('blobs')
@@ -48,10 +52,18 @@ export class ResultStore {
 
   /** Deletes blobs now (e.g. images a worker made for a task it no longer owns). */
   async discard(keys: string[]): Promise<void> {
-    for (const key of keys) await this.blobs.delete(key);
+    for (const key of keys) {
+      this.recent.delete(key);
+      await this.blobs.delete(key);
+    }
     if (keys.length > 0) {
       await this.db.kysely.updateTable('blobs').set({ deleted_at: this.clock.now() }).where('key', 'in', keys).execute();
     }
+  }
+
+  /** A stored image's bytes: from memory when it was saved here a moment ago, else from the store. */
+  async bytes(key: string): Promise<Uint8Array | undefined> {
+    return this.recent.get(key) ?? this.blobs.getBytes(key);
   }
 
   /** When a task's result links expire (unix seconds): a fixed time after it finished. */

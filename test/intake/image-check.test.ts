@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { EaselError } from '../../src/core/errors.js';
-import { inspectImage } from '../../src/intake/image-check.js';
+import { inspectGeneratedImage, inspectImage } from '../../src/intake/image-check.js';
 
 function processingError(pattern: RegExp, param?: string) {
   return (err: unknown) => {
@@ -109,5 +109,30 @@ describe('inspectImage', () => {
   it('refuses a PNG that declares a small size but whose data is short (no trust in the header alone)', async () => {
     const short = handMadePng(300, 300, zlib.deflateSync(Buffer.alloc(10)));
     await assert.rejects(inspectImage(short), processingError(/corrupt or truncated|could not be read/));
+  });
+});
+
+describe('inspectGeneratedImage (images upstreams make)', () => {
+  for (const format of ['png', 'jpeg', 'webp'] as const) {
+    it(`takes a whole ${format} and measures it, and refuses one cut short`, async () => {
+      const whole = await solid(40, 30)[format]().toBuffer();
+      const image = await inspectGeneratedImage(whole);
+      assert.deepEqual([image.mediaType, image.width, image.height], [`image/${format}`, 40, 30]);
+      for (const cut of [whole.length - 1, Math.floor(whole.length * 0.8)]) {
+        await assert.rejects(inspectGeneratedImage(whole.subarray(0, cut)), processingError(/truncated|could not be read/));
+      }
+    });
+  }
+
+  it('allows the zero padding some encoders leave after a JPEG', async () => {
+    const jpeg = await solid(16, 16).jpeg().toBuffer();
+    const image = await inspectGeneratedImage(Buffer.concat([jpeg, Buffer.alloc(64)]));
+    assert.equal(image.mediaType, 'image/jpeg');
+  });
+
+  it('refuses what is not an image, and images over the pixel limit', async () => {
+    await assert.rejects(inspectGeneratedImage(Buffer.from('<html>nope</html>')), processingError(/unsupported image type/));
+    const big = await solid(300, 300).png().toBuffer();
+    await assert.rejects(inspectGeneratedImage(big, { maxPixels: 1000 }), processingError(/too large/));
   });
 });

@@ -13,7 +13,7 @@ export interface ResponseShape {
 }
 
 export async function imageBytes(ctx: AppContext, image: StoredImage): Promise<Uint8Array> {
-  const data = await ctx.results.blobs.getBytes(image.key);
+  const data = await ctx.results.bytes(image.key);
   if (!data) throw new EaselError('internal_error', 'A stored result image is missing.');
   return data;
 }

@@ -265,11 +265,14 @@ function cappedFetch(inner: typeof globalThis.fetch, limit: number, id: string):
   return async (input, init) => {
     const res = await inner(input, init);
     const declared = res.headers.get('content-length');
-    if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) {
+    const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
+    if (length !== undefined && length > limit) {
       res.body?.cancel().catch(() => {});
       throw tooLarge(id, limit);
     }
-    if (!res.body) return res;
+    // A declared length within the cap is enforced by the HTTP client (a body longer than its
+    // Content-Length is a protocol error): only bodies without one are counted as they stream.
+    if (!res.body || length !== undefined) return res;
     let total = 0;
     const counted = res.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({

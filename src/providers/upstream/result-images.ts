@@ -1,5 +1,5 @@
 // Images an upstream hands back, by URL or inline, become GeneratedImages only after the bytes
-// have been checked: sniffed, measured and decoded in full (inspectImage), so a truncated or
+// have been checked: sniffed, measured and found whole (inspectGeneratedImage), so a truncated or
 // non-image answer is a clean upstream_error instead of a broken file in the store.
 //
 // A result URL comes out of an upstream's answer, so it is as hostile as any URL a client sends:
@@ -7,7 +7,7 @@
 // configured origin, which the operator already trusts (a self-hosted gateway on a private
 // network serving its own files).
 import { EaselError } from '../../core/errors.js';
-import { inspectImage } from '../../intake/image-check.js';
+import { inspectGeneratedImage } from '../../intake/image-check.js';
 import { createSafeFetcher, type LookupFn, type SafeFetcher } from '../../intake/safe-fetch.js';
 import type { GeneratedImage } from '../spec.js';
 import { readCapped } from './upstream-client.js';
@@ -45,7 +45,7 @@ export function createResultImageFetcher(options: ResultImageOptions): ResultIma
   async function check(data: Uint8Array, revisedPrompt: string | undefined): Promise<GeneratedImage> {
     let image;
     try {
-      image = await inspectImage(data);
+      image = await inspectGeneratedImage(data);
     } catch (err) {
       const why = err instanceof Error ? err.message.replace(/^The image /, 'it ') : String(err);
       throw new EaselError('upstream_error', `The upstream (${id}) returned an unusable image: ${clip(why)}`, { retryable: false, cause: err });
