@@ -5,8 +5,8 @@
 // small transactions wait for the one connection at once, so they are run one after another
 // inside one outer transaction (each in a savepoint of its own, so each still commits or rolls
 // back alone), and the outer transaction commits when nobody is waiting any more — or when it has
-// grown large or old enough. A caller is answered only after the outer commit: what easel
-// acknowledges is on disk. With nobody waiting, a transaction commits at once, as it always did.
+// grown large or old enough, at the latest at the end of the event loop's turn. A caller is
+// answered only after the outer commit: what easel acknowledges is on disk.
 // (bench/ and README "Performance": the submit and pipeline benchmarks.)
 //
 // Transactions start with BEGIN IMMEDIATE: every transaction easel runs writes, and taking the
@@ -121,13 +121,29 @@ export class GroupCommitSqliteDriver implements Driver {
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
     const lease = connection as Lease;
     const group = this.group;
-    if (group && (this.waiting.length === 0 || group.members >= MAX_GROUP_MEMBERS || Date.now() - group.openedAt >= MAX_GROUP_AGE_MS)) {
-      this.commitGroup(group);
-    }
+    if (group && (group.members >= MAX_GROUP_MEMBERS || Date.now() - group.openedAt >= MAX_GROUP_AGE_MS)) this.commitGroup(group);
     const next = this.waiting.shift();
     if (next) next();
-    else this.held = false;
+    else {
+      this.held = false;
+      // Nobody waits right now; work that the callbacks being woken in this turn of the event
+      // loop start (the next step of another task, a request just parsed) still joins, and the
+      // group commits at the end of the turn.
+      if (this.group) this.scheduleCommit();
+    }
     if (lease.joined) await lease.joined.done;
+  }
+
+  private commitScheduled = false;
+
+  private scheduleCommit(): void {
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    setImmediate(() => {
+      this.commitScheduled = false;
+      // Someone holds the connection again: its release commits or schedules.
+      if (this.group && !this.held) this.commitGroup(this.group);
+    });
   }
 
   async destroy(): Promise<void> {
@@ -136,14 +152,15 @@ export class GroupCommitSqliteDriver implements Driver {
   }
 
   /**
-   * Runs one statement for a caller. While a group is open, every statement joins it: a write so
-   * that it is answered only once committed, a read so that nothing it saw of the group's writes
-   * (a task finished, a callback due) is acted on before they are committed. A single write while
-   * others wait opens a group, to share their commit instead of paying one of its own.
+   * Runs one statement for a caller. A write outside a transaction goes into the group (opened
+   * for it if need be), to share a commit with whatever else writes in this turn of the event
+   * loop. While a group is open every statement joins it: a write so that it is answered only
+   * once committed, a read so that nothing it saw of the group's writes (a task finished, a
+   * callback due) is acted on before they are committed.
    */
   execute<R>(lease: Lease, compiled: CompiledQuery): QueryResult<R> {
     const stmt = this.statements.prepare(compiled.sql);
-    if (!lease.joined && (this.group || (!stmt.reader && this.waiting.length > 0))) this.join(lease);
+    if (!lease.joined && (this.group || !stmt.reader)) this.join(lease);
     if (stmt.reader) return { rows: stmt.all(compiled.parameters) as R[] };
     const { changes, lastInsertRowid } = stmt.run(compiled.parameters);
     return {

@@ -108,6 +108,7 @@ export async function createWebhooks(o: WebhooksOptions): Promise<Webhooks> {
     routes: [(app, ctx) => registerDeliveryRoutes(app, ctx, () => sender?.wake()), registerWebhookSecretRoutes],
     async close(graceMs) {
       await sender?.stop(graceMs);
+      await fetcher.close();
     },
   };
 }

@@ -87,6 +87,8 @@ export interface SafeFetcher {
    * lookup slower than `timeoutMs` (default 2 s), passes: that is for the send to find out.
    */
   checkTarget(url: string, opts: { param: string; timeoutMs?: number }): Promise<URL>;
+  /** Closes the connections kept for reuse (sends keep theirs open between calls). */
+  close(): Promise<void>;
 }
 
 const DEFAULT_USER_AGENT = 'easel (+https://github.com/easel; image fetcher)';
@@ -103,6 +105,10 @@ interface Failure {
   transport(message: string, cause?: unknown): EaselError;
   tooLarge(limit: number): EaselError;
 }
+
+/** Pooled agents (see pooledAgent): closed after this long unused, and at most this many. */
+const POOLED_AGENT_IDLE_MS = 30_000;
+const MAX_POOLED_AGENTS = 64;
 
 export function createSafeFetcher(options: SafeFetcherOptions): SafeFetcher {
   const allowPrivate = options.allowPrivate;
@@ -149,7 +155,52 @@ export function createSafeFetcher(options: SafeFetcherOptions): SafeFetcher {
     return addresses;
   }
 
-  /** One request to one checked URL over a connection pinned to its checked addresses. */
+  /**
+   * Agents kept between sends, so callbacks to the same receiver reuse their connections instead
+   * of opening one per delivery (connecting and closing were a tenth of the pipeline benchmark's
+   * CPU, bench/). An agent is keyed by the origin and the exact set of addresses its name
+   * resolved to and was checked against this time: each send still resolves and checks, and an
+   * agent can only ever dial the addresses of its key.
+   */
+  const pool = new Map<string, { agent: Agent; lastUsed: number }>();
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    const cutoff = Date.now() - POOLED_AGENT_IDLE_MS;
+    for (const [key, e] of pool) {
+      if (e.lastUsed < cutoff) {
+        pool.delete(key);
+        e.agent.close().catch(() => {});
+      }
+    }
+    if (pool.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+  const pooledAgent = (AgentClass: typeof Agent, url: URL, addresses: ResolvedAddress[]): Agent => {
+    const key = `${url.protocol}//${url.host}|${addresses.map((a) => a.address).sort().join(',')}`;
+    let e = pool.get(key);
+    if (!e) {
+      if (pool.size >= MAX_POOLED_AGENTS) {
+        const [oldest, first] = pool.entries().next().value!;
+        pool.delete(oldest);
+        first.agent.close().catch(() => {});
+      }
+      e = { agent: pinnedAgent(AgentClass, url.hostname, addresses, { keepAlive: true }), lastUsed: 0 };
+      pool.set(key, e);
+      sweeper ??= setInterval(sweep, POOLED_AGENT_IDLE_MS).unref();
+    } else {
+      pool.delete(key); // re-inserted below: the Map's order is least recently used first
+      pool.set(key, e);
+    }
+    e.lastUsed = Date.now();
+    return e.agent;
+  };
+
+  /**
+   * One request to one checked URL over a connection pinned to its checked addresses: a pooled
+   * one (`reuse`), or one of its own that `agents` collects for closing.
+   */
   async function exchange(
     url: URL,
     init: { method: string; headers: Record<string, string>; body?: string | Uint8Array },
@@ -157,11 +208,16 @@ export function createSafeFetcher(options: SafeFetcherOptions): SafeFetcher {
     signal: AbortSignal,
     agents: Agent[],
     fail: Failure,
+    reuse = false,
   ): Promise<Dispatcher.ResponseData> {
     const addresses = await resolve(url, param, signal, fail);
     const { Agent, request } = await loadUndici();
-    const agent = pinnedAgent(Agent, url.hostname, addresses);
-    agents.push(agent);
+    let agent: Agent;
+    if (reuse) agent = pooledAgent(Agent, url, addresses);
+    else {
+      agent = pinnedAgent(Agent, url.hostname, addresses);
+      agents.push(agent);
+    }
     const res = await request(url, {
       dispatcher: agent,
       method: init.method as Dispatcher.HttpMethod,
@@ -257,7 +313,7 @@ export function createSafeFetcher(options: SafeFetcherOptions): SafeFetcher {
         headers,
       };
       if (opts.body !== undefined) init.body = opts.body;
-      const res = await exchange(target, init, param, signal, agents, fail);
+      const res = await exchange(target, init, param, signal, agents, fail, true);
       const body = await readCapped(res, limit, fail);
       const out: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) {
@@ -284,7 +340,15 @@ export function createSafeFetcher(options: SafeFetcherOptions): SafeFetcher {
     return url;
   }
 
-  return { fetchBytes, send, checkTarget };
+  async function close(): Promise<void> {
+    if (sweeper) clearInterval(sweeper);
+    sweeper = undefined;
+    const agents = [...pool.values()].map((e) => e.agent);
+    pool.clear();
+    await Promise.all(agents.map((a) => a.destroy().catch(() => {})));
+  }
+
+  return { fetchBytes, send, checkTarget, close };
 }
 
 /**
@@ -359,7 +423,7 @@ async function readCapped(res: Dispatcher.ResponseData, limit: number, fail: Fai
  * An Agent whose sockets can only reach the addresses already resolved and checked for
  * `hostname`. undici still connects "to the hostname", so SNI and certificate checks use it.
  */
-function pinnedAgent(AgentClass: typeof Agent, hostname: string, addresses: ResolvedAddress[]): Agent {
+function pinnedAgent(AgentClass: typeof Agent, hostname: string, addresses: ResolvedAddress[], o: { keepAlive?: boolean } = {}): Agent {
   const first = addresses[0];
   const pinned: LookupFunction = (name, lookupOptions, callback) => {
     if (first === undefined || name.toLowerCase() !== hostname.toLowerCase()) {
@@ -385,8 +449,9 @@ function pinnedAgent(AgentClass: typeof Agent, hostname: string, addresses: Reso
   };
   return new AgentClass({
     connect: { lookup: pinned },
-    // One origin, one short-lived request: no keep-alive pool worth keeping.
-    connections: 1,
+    // A pooled agent serves many sends to its origin (the webhook sender's several at once);
+    // another is for one short-lived request.
+    connections: o.keepAlive ? 16 : 1,
     pipelining: 1,
   });
 }

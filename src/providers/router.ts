@@ -244,11 +244,13 @@ export class ImageRouter implements ProviderRegistry {
       if (images.length === 0) throw new EaselError('generation_failed', `The provider (${provider.id}) returned no images.`, { retryable: true });
       return { images, warnings, ...sumUsage(results), ...mergeMetadata(results) };
     } catch (err) {
-      if (!signal.aborted && own.signal.aborted) throw timedOut(provider.id, entry.attemptTimeoutMs ?? 0);
+      const deadline = !signal.aborted && own.signal.aborted;
+      // One call failed: stop its siblings (after a success every call has ended already).
+      own.abort(new DOMException('attempt over', 'AbortError'));
+      if (deadline) throw timedOut(provider.id, entry.attemptTimeoutMs ?? 0);
       throw err;
     } finally {
       if (timer) clearTimeout(timer);
-      own.abort(new DOMException('attempt over', 'AbortError'));
     }
   }
 }

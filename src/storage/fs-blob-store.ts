@@ -6,14 +6,6 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { assertSafeKey, storeUnavailable, type BlobObject, type BlobStore } from './blob-store.js';
 
-/**
- * Blobs up to this size are written with blocking calls: for a small file the trips through
- * libuv's thread pool (mkdir, open, write, close, rename) take longer than the writes themselves,
- * a millisecond of a synchronous request's time (bench/ "sync"). Larger ones go the async way, so
- * a big image never holds up the event loop.
- */
-const SYNC_WRITE_BYTES = 256 * 1024;
-
 const TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp' };
 
 /** An I/O failure other than "no such file", as the store's retryable outage. */
@@ -26,21 +18,31 @@ export function createFsBlobStore(root: string): BlobStore {
     assertSafeKey(key);
     return path.join(root, key);
   };
+  // Directories already made: creating one is among the dearest file-system calls (a quarter of a
+  // millisecond here), and results of one day share one (src/tasks/task-runner.ts resultKey).
+  const knownDirs = new Set<string>();
+  const rememberDir = (dir: string) => {
+    if (knownDirs.size >= 1000) knownDirs.clear();
+    knownDirs.add(dir);
+  };
   return {
     kind: 'fs',
     async put(key, data) {
       const file = fileFor(key);
       const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
       try {
-        if (data.byteLength <= SYNC_WRITE_BYTES) {
-          fs.mkdirSync(path.dirname(file), { recursive: true });
-          fs.writeFileSync(tmp, data);
-          fs.renameSync(tmp, file);
-        } else {
-          await fsp.mkdir(path.dirname(file), { recursive: true });
-          await fsp.writeFile(tmp, data);
-          await fsp.rename(tmp, file);
+        const dir = path.dirname(file);
+        if (!knownDirs.has(dir)) {
+          await fsp.mkdir(dir, { recursive: true });
+          rememberDir(dir);
         }
+        await fsp.writeFile(tmp, data).catch(async (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+          // The directory went away under us (removed by hand): make it again.
+          await fsp.mkdir(dir, { recursive: true });
+          await fsp.writeFile(tmp, data);
+        });
+        await fsp.rename(tmp, file);
       } catch (err) {
         await fsp.rm(tmp, { force: true }).catch(() => {});
         unavailable(err);

@@ -16,6 +16,17 @@ import * as store from './task-store.js';
 import { inputBudget, worstCaseInputBytes } from '../intake/input-budget.js';
 import type { IntakeLimits } from '../intake/limits.js';
 
+/**
+ * Where a result image is stored: one directory per day the task was created, shared by that
+ * day's results. (A directory per task cost a directory creation per task, among the dearest
+ * file-system calls: a sixth of the pipeline benchmark's CPU, bench/.) The attempt in the name
+ * keeps a retry's images apart from an abandoned run's.
+ */
+export function resultKey(task: Pick<Task, 'id' | 'attempts' | 'createdAt'>, index: number, mediaType: string): string {
+  const day = new Date(task.createdAt).toISOString().slice(0, 10);
+  return `results/${day}/${task.id}-${task.attempts}-${index}.${extensionFor(mediaType)}`;
+}
+
 export type StopReason = 'cancelled' | 'lost' | 'timeout' | 'shutdown';
 
 export class StopSignal extends Error {
@@ -68,6 +79,8 @@ const PROGRESS_WRITE_INTERVAL_MS = 250;
 export class TaskRunner {
   private readonly controller = new AbortController();
   private reason: StopReason | undefined;
+  /** Set as this runner writes the task's end, so the event of that end does not stop it. */
+  private ending = false;
 
   private readonly deps: RunnerDeps;
 
@@ -87,7 +100,9 @@ export class TaskRunner {
   async run(): Promise<void> {
     const { deps, task } = this;
     const unsubscribe = deps.service.events.subscribe(task.id, (e) => {
-      if (e.type === 'state' && e.task.status !== 'running') this.stop('cancelled');
+      // Another process or request ended it (or put it back): stop. Not this runner's own ending,
+      // published as it finishes.
+      if (e.type === 'state' && e.task.status !== 'running' && !this.ending) this.stop('cancelled');
     });
     const heartbeat = setInterval(() => {
       store
@@ -138,7 +153,7 @@ export class TaskRunner {
       release();
     }
     const { images, warnings, usage, providerMetadata, provider } = generated;
-    const keys = images.map((img, i) => `results/${task.id}/${task.attempts}-${i}.${extensionFor(img.mediaType)}`);
+    const keys = images.map((img, i) => resultKey(task, i, img.mediaType));
     const stored: StoredImage[] = [];
     for (const [i, img] of images.entries()) {
       await deps.results.save(keys[i]!, img.data, img.mediaType, task.id, 'result');
@@ -146,6 +161,7 @@ export class TaskRunner {
     }
     signal.throwIfAborted();
     const revisedPrompt = images.find((i) => i.revisedPrompt)?.revisedPrompt ?? enhanced?.prompt;
+    this.ending = true;
     const done = await deps.service.finish((trx) =>
       store.completeTask(trx, task.id, deps.workerId, {
         result: { images: stored, ...(usage ? { usage } : {}), ...(providerMetadata ? { providerMetadata } : {}), ...(revisedPrompt ? { revisedPrompt } : {}) },
@@ -188,6 +204,7 @@ export class TaskRunner {
         await store.releaseTask(deps.db.kysely, task.id, deps.workerId, now);
         return;
       case 'timeout':
+        this.ending = true;
         await deps.service.finish((trx) =>
           store.failTask(trx, task.id, deps.workerId, { code: 'generation_timeout', message: `The task ran longer than ${Math.round(deps.taskTimeoutMs / 1000)} s and was stopped.` }, now),
         );
@@ -200,6 +217,7 @@ export class TaskRunner {
       const held = await store.retryLater(deps.db.kysely, task.id, deps.workerId, now + wait, { code: e.code, message: e.message }, now);
       if (held) return;
     }
+    this.ending = true;
     await deps.service.finish((trx) => store.failTask(trx, task.id, deps.workerId, { code: e.code, message: e.message }, now));
   }
 }

@@ -51,7 +51,7 @@ describe('easel with the S3 blob store', () => {
     assert.equal(done.status, 'completed', JSON.stringify(done));
     assert.equal(done.results.length, 2);
     for (const url of done.results as string[]) {
-      assert.ok(url.startsWith(`${s3.endpoint}/${s3.bucket}/results/${id}/`), url);
+      assert.match(url, new RegExp(`^${s3.endpoint}/${s3.bucket}/results/\\d{4}-\\d{2}-\\d{2}/${id}-1-[01]\\.png\\?`), url);
       const u = new URL(url);
       assert.equal(u.searchParams.get('X-Amz-Algorithm'), 'AWS4-HMAC-SHA256');
       // The configured link lifetime, counted from when the task finished.
