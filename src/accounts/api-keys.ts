@@ -5,6 +5,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { ApiKeysTable, Database } from '../db/schema.js';
 import { appendEntry, toMicro } from './ledger.js';
+import { prepared } from '../db/prepared.js';
 
 export interface KeyLimits {
   /** Requests per minute; null = no limit. */
@@ -94,9 +95,11 @@ export async function createApiKey(db: Kysely<Database>, options: CreateKeyOptio
 }
 
 /** The active key with this secret, or undefined (unknown or revoked). */
+const keyByHash = prepared<{ hash: string }, Selectable<ApiKeysTable>>((p) => (db) => db.selectFrom('api_keys').selectAll().where('key_hash', '=', p.hash));
+
 export async function findActiveKey(db: Kysely<Database>, secret: string): Promise<ApiKey | undefined> {
   const hash = hashKey(secret);
-  const row = await db.selectFrom('api_keys').selectAll().where('key_hash', '=', hash).executeTakeFirst();
+  const row = await keyByHash.first(db, { hash });
   if (!row || !timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(hash))) return undefined;
   if (row.revoked_at !== null) return undefined;
   return rowToKey(row);

@@ -17,6 +17,7 @@ import type { TaskService } from '../tasks/task-service.js';
 import { rowToKey } from './api-keys.js';
 import { lockKey } from './key-lock.js';
 import { appendEntry, appendTaskEntryOnce, balanceMicro, DAY_MS, fromMicro, imagesUsedSince, startOfUtcDay } from './ledger.js';
+import { prepared } from '../db/prepared.js';
 
 export interface BillingDeps {
   engine: Engine;
@@ -98,13 +99,12 @@ export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDep
   await appendEntry(trx, { keyId: key.id, kind: 'hold', amountMicro: -hold, taskId: task.id, model: task.request.model, images: task.request.n, now });
 }
 
+const holdOfTask = prepared<{ taskId: string }, { key_id: string; amount: number; images: number | null }>((p) => (db) =>
+  db.selectFrom('credit_ledger').select(['key_id', 'amount', 'images']).where('task_id', '=', p.taskId).where('kind', '=', 'hold'),
+);
+
 export async function settleTask(trx: Executor, task: Task, now: number): Promise<void> {
-  const hold = await trx
-    .selectFrom('credit_ledger')
-    .select(['key_id', 'amount', 'images'])
-    .where('task_id', '=', task.id)
-    .where('kind', '=', 'hold')
-    .executeTakeFirst();
+  const hold = await holdOfTask.first(trx, { taskId: task.id });
   if (!hold) return; // nothing was held (a task from before accounts, or not a key's)
   const held = -Number(hold.amount);
   const requested = Number(hold.images ?? 0);

@@ -7,6 +7,7 @@ import type { Selectable } from 'kysely';
 import type { Engine } from '../db/database.js';
 import type { ApiKeysTable } from '../db/schema.js';
 import type { Executor } from '../tasks/task-store.js';
+import { prepared } from '../db/prepared.js';
 
 export async function lockKey(trx: Executor, engine: Engine, keyId: string): Promise<Selectable<ApiKeysTable> | undefined> {
   if (engine === 'postgres') {
@@ -16,5 +17,7 @@ export async function lockKey(trx: Executor, engine: Engine, keyId: string): Pro
   // already holds the database's write lock: reading is enough. (This used to write the key row
   // to take the lock — one more statement and one more page written per submit, seen in the
   // submit benchmark's profile, bench/ and README "Performance".)
-  return trx.selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
+  return keyById.first(trx, { keyId });
 }
+
+const keyById = prepared<{ keyId: string }, Selectable<ApiKeysTable>>((p) => (db) => db.selectFrom('api_keys').selectAll().where('id', '=', p.keyId));

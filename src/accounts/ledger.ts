@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { MICRO } from '../core/pricing.js';
 import type { Executor } from '../tasks/task-store.js';
+import { prepared } from '../db/prepared.js';
 
 export type LedgerKind = 'grant' | 'topup' | 'adjust' | 'hold' | 'release' | 'charge';
 
@@ -62,8 +63,12 @@ function row(e: NewEntry) {
   };
 }
 
+type LedgerRow = ReturnType<typeof row>;
+const appendQuery = prepared<LedgerRow>((r) => (db) => db.insertInto('credit_ledger').values(r));
+const appendOnceQuery = prepared<LedgerRow>((r) => (db) => db.insertInto('credit_ledger').values(r).onConflict((oc) => oc.columns(['task_id', 'kind']).doNothing()));
+
 export async function appendEntry(db: Executor, e: NewEntry): Promise<void> {
-  await db.insertInto('credit_ledger').values(row(e)).execute();
+  await appendQuery.execute(db, row(e));
 }
 
 /**
@@ -71,12 +76,7 @@ export async function appendEntry(db: Executor, e: NewEntry): Promise<void> {
  * unique index makes this hold under any interleaving, on both engines.
  */
 export async function appendTaskEntryOnce(db: Executor, e: NewEntry & { taskId: string }): Promise<boolean> {
-  const r = await db
-    .insertInto('credit_ledger')
-    .values(row(e))
-    .onConflict((oc) => oc.columns(['task_id', 'kind']).doNothing())
-    .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  return (await appendOnceQuery.affected(db, row(e))) === 1;
 }
 
 export async function balanceMicro(db: Executor, keyId: string): Promise<number> {

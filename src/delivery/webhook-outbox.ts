@@ -8,6 +8,7 @@ import { sql, type Selectable, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { WebhookAttemptsTable, WebhookDeliveriesTable } from '../db/schema.js';
 import type { Executor } from '../tasks/task-store.js';
+import { prepared } from '../db/prepared.js';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
@@ -113,9 +114,11 @@ export async function enqueueDelivery(db: Executor, d: NewDelivery): Promise<Del
     updated_at: d.now,
     delivered_at: null,
   } satisfies Selectable<WebhookDeliveriesTable>;
-  await db.insertInto('webhook_deliveries').values(row).execute();
+  await insertDeliveryQuery.execute(db, row);
   return rowToDelivery(row);
 }
+
+const insertDeliveryQuery = prepared<Selectable<WebhookDeliveriesTable>>((row) => (db) => db.insertInto('webhook_deliveries').values(row));
 
 /**
  * Claims up to `limit` due deliveries for `senderId` in one atomic statement. A row is due when

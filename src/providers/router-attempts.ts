@@ -2,6 +2,7 @@
 // 0004), so the task's owner can see which upstreams were tried, how each ended, and which one
 // finally served. Writing it is best effort — a failed log write never fails a generation.
 import type { Executor } from '../tasks/task-store.js';
+import { prepared } from '../db/prepared.js';
 
 export type AttemptOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 
@@ -33,11 +34,38 @@ export interface AttemptLog {
   end(attempt: number, e: AttemptEnd): Promise<void>;
 }
 
+const lastAttemptQuery = prepared<{ taskId: string }, { n: number | null }>((p) => (db) =>
+  db.selectFrom('task_attempts').select((eb) => eb.fn.max('attempt').as('n')).where('task_id', '=', p.taskId),
+);
+const startAttemptQuery = prepared<{ taskId: string; attempt: number; taskRun: number; provider: string; providerType: string; upstreamModel: string | null; startedAt: number }>((p) => (db) =>
+  db.insertInto('task_attempts').values({
+    task_id: p.taskId,
+    attempt: p.attempt,
+    task_run: p.taskRun,
+    provider: p.provider,
+    provider_type: p.providerType,
+    upstream_model: p.upstreamModel,
+    started_at: p.startedAt,
+    ended_at: null,
+    outcome: 'running',
+    error_code: null,
+    error_message: null,
+    http_status: null,
+  }),
+);
+const endAttemptQuery = prepared<{ taskId: string; attempt: number; endedAt: number; outcome: string; errorCode: string | null; errorMessage: string | null; httpStatus: number | null }>((p) => (db) =>
+  db
+    .updateTable('task_attempts')
+    .set({ ended_at: p.endedAt, outcome: p.outcome, error_code: p.errorCode, error_message: p.errorMessage, http_status: p.httpStatus })
+    .where('task_id', '=', p.taskId)
+    .where('attempt', '=', p.attempt),
+);
+
 export function createAttemptLog(db: Executor, taskId: string, onError: (err: unknown) => void): AttemptLog {
   return {
     async last() {
       try {
-        const row = await db.selectFrom('task_attempts').select((eb) => eb.fn.max('attempt').as('n')).where('task_id', '=', taskId).executeTakeFirst();
+        const row = await lastAttemptQuery.first(db, { taskId });
         return Number(row?.n ?? 0) || 0;
       } catch (err) {
         onError(err);
@@ -45,38 +73,13 @@ export function createAttemptLog(db: Executor, taskId: string, onError: (err: un
       }
     },
     async start(a) {
-      await db
-        .insertInto('task_attempts')
-        .values({
-          task_id: taskId,
-          attempt: a.attempt,
-          task_run: a.taskRun,
-          provider: a.provider,
-          provider_type: a.providerType,
-          upstream_model: a.upstreamModel ?? null,
-          started_at: a.startedAt,
-          ended_at: null,
-          outcome: 'running',
-          error_code: null,
-          error_message: null,
-          http_status: null,
-        })
-        .execute()
+      await startAttemptQuery
+        .execute(db, { taskId, attempt: a.attempt, taskRun: a.taskRun, provider: a.provider, providerType: a.providerType, upstreamModel: a.upstreamModel ?? null, startedAt: a.startedAt })
         .catch(onError);
     },
     async end(attempt, e) {
-      await db
-        .updateTable('task_attempts')
-        .set({
-          ended_at: e.endedAt,
-          outcome: e.outcome,
-          error_code: e.errorCode ?? null,
-          error_message: e.errorMessage ?? null,
-          http_status: e.httpStatus ?? null,
-        })
-        .where('task_id', '=', taskId)
-        .where('attempt', '=', attempt)
-        .execute()
+      await endAttemptQuery
+        .execute(db, { taskId, attempt, endedAt: e.endedAt, outcome: e.outcome, errorCode: e.errorCode ?? null, errorMessage: e.errorMessage ?? null, httpStatus: e.httpStatus ?? null })
         .catch(onError);
     },
   };

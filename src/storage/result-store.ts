@@ -6,6 +6,9 @@ import type { Task } from '../core/task.js';
 import type { BlobStore } from './blob-store.js';
 import type { LinkSigner } from './signed-links.js';
 import { RecentBytes } from './recent-bytes.js';
+import { prepared } from '../db/prepared.js';
+import type { Selectable } from 'kysely';
+import type { BlobsTable } from '../db/schema.js';
 
 const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 
@@ -17,6 +20,8 @@ export interface ResultStoreOptions {
   retentionSeconds: number;
   linkTtlSeconds: number;
 }
+
+const insertBlobQuery = prepared<Selectable<BlobsTable>>((row) => (db) => db.insertInto('blobs').values(row).onConflict((oc) => oc.column('key').doNothing()));
 
 export class ResultStore {
   private readonly recent = new RecentBytes();
@@ -34,20 +39,16 @@ export class ResultStore {
     await this.blobs.put(key, data, contentType);
     if (kind === 'result') this.recent.put(key, data);
     const now = this.clock.now();
-    await this.db.kysely
-      .insertInto('blobs')
-      .values({
-        key,
-        task_id: taskId,
-        kind,
-        content_type: contentType,
-        size: data.byteLength,
-        created_at: now,
-        expires_at: now + this.options.retentionSeconds * 1000,
-        deleted_at: null,
-      })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .execute();
+    await insertBlobQuery.execute(this.db.kysely, {
+      key,
+      task_id: taskId,
+      kind,
+      content_type: contentType,
+      size: data.byteLength,
+      created_at: now,
+      expires_at: now + this.options.retentionSeconds * 1000,
+      deleted_at: null,
+    });
   }
 
   /** Deletes blobs now (e.g. images a worker made for a task it no longer owns). */

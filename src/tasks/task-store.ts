@@ -7,6 +7,7 @@ import type { GenerationRequest } from '../core/generation-request.js';
 import type { ProviderWarning } from '../providers/spec.js';
 import type { Db } from '../db/database.js';
 import type { Database, TasksTable } from '../db/schema.js';
+import { prepared } from '../db/prepared.js';
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -84,23 +85,24 @@ export async function insertTask(db: Executor, t: NewTask): Promise<Task> {
     finished_at: null,
     updated_at: t.now,
   } satisfies Selectable<TasksTable>;
-  await db.insertInto('tasks').values(row).execute();
+  await insertTaskQuery.execute(db, row);
   return rowToTask(row);
 }
 
+const insertTaskQuery = prepared<Selectable<TasksTable>>((row) => (db) => db.insertInto('tasks').values(row));
+const getTaskQuery = prepared<{ id: string }, Selectable<TasksTable>>((p) => (db) => db.selectFrom('tasks').selectAll().where('id', '=', p.id));
+const getOwnedTaskQuery = prepared<{ id: string; ownerId: string }, Selectable<TasksTable>>((p) => (db) =>
+  db.selectFrom('tasks').selectAll().where('id', '=', p.id).where('owner_id', '=', p.ownerId),
+);
+
 export async function getTask(db: Executor, id: string): Promise<Task | undefined> {
-  const row = await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await getTaskQuery.first(db, { id });
   return row && rowToTask(row);
 }
 
 /** A task as its owner sees it; another owner's task is indistinguishable from a missing one. */
 export async function getOwnedTask(db: Executor, id: string, ownerId: string): Promise<Task | undefined> {
-  const row = await db
-    .selectFrom('tasks')
-    .selectAll()
-    .where('id', '=', id)
-    .where('owner_id', '=', ownerId)
-    .executeTakeFirst();
+  const row = await getOwnedTaskQuery.first(db, { id, ownerId });
   return row && rowToTask(row);
 }
 
@@ -231,27 +233,37 @@ export async function addWarnings(db: Executor, id: string, warnings: ProviderWa
     .execute();
 }
 
+const completeTaskQuery = prepared<{ id: string; workerId: string; result: string; warnings: string; provider: string; now: number }, Selectable<TasksTable>>((p) =>
+  (db) =>
+    heldBy(p.id, p.workerId)(
+      db.updateTable('tasks').set({
+        status: 'succeeded',
+        progress: 100,
+        result: p.result,
+        warnings: p.warnings,
+        provider: p.provider,
+        lease_owner: null,
+        lease_expires_at: null,
+        finished_at: p.now,
+        updated_at: p.now,
+      }),
+    ).returningAll(),
+);
+
 export async function completeTask(
   db: Executor,
   id: string,
   workerId: string,
   outcome: { result: StoredResult; warnings: ProviderWarning[]; provider: string; now: number },
 ): Promise<Task | undefined> {
-  const row = await heldBy(id, workerId)(
-    db.updateTable('tasks').set({
-      status: 'succeeded',
-      progress: 100,
-      result: JSON.stringify(outcome.result),
-      warnings: JSON.stringify(outcome.warnings),
-      provider: outcome.provider,
-      lease_owner: null,
-      lease_expires_at: null,
-      finished_at: outcome.now,
-      updated_at: outcome.now,
-    }),
-  )
-    .returningAll()
-    .executeTakeFirst();
+  const row = await completeTaskQuery.first(db, {
+    id,
+    workerId,
+    result: JSON.stringify(outcome.result),
+    warnings: JSON.stringify(outcome.warnings),
+    provider: outcome.provider,
+    now: outcome.now,
+  });
   return row && rowToTask(row);
 }
 
