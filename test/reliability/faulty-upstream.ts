@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Served = 'ok' | '5xx' | '429' | 'hang' | 'malformed';
+export type Served = 'ok' | '5xx' | '429' | 'hang' | 'malformed' | 'refused';
 
 export interface FaultyUpstream {
   url: string;
@@ -22,8 +22,11 @@ export interface FaultOdds {
 
 export const DEFAULT_ODDS: FaultOdds = { error5xx: 0.3, rateLimited: 0.1, hang: 0.05, malformed: 0.05 };
 
+/** A prompt containing this is always answered 400 (not retryable, never handed to a fallback). */
+export const REFUSE = '[refuse]';
+
 export async function startFaultyUpstream(png: Buffer, odds: FaultOdds = DEFAULT_ODDS, random: () => number = Math.random): Promise<FaultyUpstream> {
-  const served: Record<Served, number> = { ok: 0, '5xx': 0, '429': 0, hang: 0, malformed: 0 };
+  const served: Record<Served, number> = { ok: 0, '5xx': 0, '429': 0, hang: 0, malformed: 0, refused: 0 };
   const b64 = png.toString('base64');
   const hanging = new Set<http.ServerResponse>();
   const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -47,10 +50,18 @@ export async function startFaultyUpstream(png: Buffer, odds: FaultOdds = DEFAULT
         return json(res, 404, { error: { message: `Unknown path ${req.url}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
       }
       let n = 1;
+      let prompt = '';
       try {
-        n = Number(JSON.parse(Buffer.concat(chunks).toString('utf8')).n ?? 1) || 1;
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        n = Number(body.n ?? 1) || 1;
+        prompt = String(body.prompt ?? '');
       } catch {
         /* keep 1 */
+      }
+      // A request it will never take, whatever the dice say: a failure that is certain to happen.
+      if (prompt.includes(REFUSE)) {
+        served.refused++;
+        return json(res, 400, { error: { message: 'This request was refused by the test upstream.', type: 'invalid_request_error', param: 'prompt', code: 'invalid_value' } });
       }
       const roll = random();
       let edge = odds.error5xx;

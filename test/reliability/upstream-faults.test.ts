@@ -18,7 +18,7 @@ import { eventually } from '../helpers/server.js';
 import { openDatabase } from '../../src/db/database.js';
 import { MICRO } from '../../src/core/pricing.js';
 import { jsonApi, recordSummary, scaled, secondsSince } from './chaos.js';
-import { startFaultyUpstream, type FaultyUpstream } from './faulty-upstream.js';
+import { REFUSE, startFaultyUpstream, type FaultyUpstream } from './faulty-upstream.js';
 import { checkLedger } from './ledger-check.js';
 
 const ADMIN = 'sk-easel-upstream-faults-admin-0123';
@@ -79,7 +79,10 @@ async function runFaultyTasks(t: { diagnostic(msg: string): void }, fallback: bo
       Array.from({ length: 8 }, async () => {
         while (next < count) {
           const i = next++;
-          const r = await jsonApi(proc.url!, key.secret, 'POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: `fault test ${i}`, n: i % 5 === 0 ? 2 : 1, size: '1:1' });
+          // Without a fallback, one task in ten asks for what the upstream always refuses, so the
+          // failure path is certain to run whatever the dice do to the others.
+          const refused = !fallback && i % 10 === 3;
+          const r = await jsonApi(proc.url!, key.secret, 'POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: `fault test ${i}${refused ? ` ${REFUSE}` : ''}`, n: i % 5 === 0 ? 2 : 1, size: '1:1' });
           assert.equal(r.status, 200, JSON.stringify(r.body));
           ids.push(r.body.id);
         }
@@ -135,7 +138,12 @@ async function runFaultyTasks(t: { diagnostic(msg: string): void }, fallback: bo
       assert.equal(ledger.difference, 0);
       // The faults really happened.
       assert.ok(upstream.served['5xx'] > 0 && upstream.served['429'] > 0, JSON.stringify(upstream.served));
-      if (!fallback) assert.ok(failed.length > 0 && succeeded.length > 0, `${succeeded.length} succeeded, ${failed.length} failed`);
+      if (!fallback) {
+        assert.ok(succeeded.length > 0, `${succeeded.length} succeeded, ${failed.length} failed`);
+        const refusedTasks = rows.filter((r) => r.error_message?.includes('refused by the test upstream'));
+        assert.equal(refusedTasks.length, upstream.served.refused, 'each refused request is one failed task: not retried, not handed on');
+        assert.ok(refusedTasks.length >= Math.floor(count / 10) && refusedTasks.every((r) => r.status === 'failed'), JSON.stringify(refusedTasks.slice(0, 3)));
+      }
     } finally {
       await db.close();
     }
