@@ -96,7 +96,10 @@ async function main(): Promise<void> {
       gc() {
         v8.setFlagsFromString('--expose-gc');
         (runInNewContext('gc') as () => void)();
-        return process.memoryUsage();
+        const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((sp) => [sp.space_name, Math.round(sp.space_size / 2 ** 20)]));
+        const status = fs.readFileSync('/proc/self/status', 'utf8');
+        const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+        return { ...process.memoryUsage(), spacesMiB: spaces, rssAnonMiB: kb('RssAnon') / 1024, rssFileMiB: kb('RssFile') / 1024 };
       },
       /** Starts measuring how late the event loop runs (what every request and callback waits). */
       loopDelayStart() {
