@@ -1,7 +1,8 @@
 // Submits whose caller waits in this process (synchronous OpenAI and chat requests) hand their
 // task to this process's worker at once when it has a free slot: inserted already claimed, no
 // trip through the queue. A full worker, or a refused submit, falls back to or keeps the queue's
-// rules. Against the real server on SQLite and PostgreSQL.
+// rules. The worker claims for a freed slot only when something was queued since its last claim
+// found the queue empty. Against the real server on SQLite and PostgreSQL.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultRequest } from '../../src/core/generation-request.js';
@@ -14,7 +15,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
   describe(`running a waited-for task in this process (${engine})`, { skip }, () => {
     let s: TestServer;
     before(async () => {
-      s = await startTestServer({ postgres: engine === 'postgres', env: { EASEL_WORKER_CONCURRENCY: '1' } });
+      // A poll too slow to matter: the worker must be woken by submits and by freed slots.
+      s = await startTestServer({ postgres: engine === 'postgres', env: { EASEL_WORKER_CONCURRENCY: '1', EASEL_POLL_INTERVAL_MS: '60000' } });
     });
     after(async () => s?.close());
 
