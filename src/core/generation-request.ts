@@ -63,3 +63,13 @@ export function defaultRequest(partial: Pick<GenerationRequest, 'model' | 'promp
     ...partial,
   };
 }
+
+/** The request field that carried reference URL `i`, as the client named it (seed 002's name when not recorded). */
+export function referenceUrlParam(request: Pick<GenerationRequest, 'inputParams'>, i: number): string {
+  return request.inputParams?.references[i] ?? `image_urls[${i}]`;
+}
+
+/** The request field that carried the mask URL, as the client named it. */
+export function maskUrlParam(request: Pick<GenerationRequest, 'inputParams'>): string {
+  return request.inputParams?.mask ?? 'mask_url';
+}

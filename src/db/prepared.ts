@@ -5,9 +5,10 @@
 // parameters change.
 //
 // `prepared((p) => db => …)` gets a placeholder for each parameter of its first call; the query is
-// built with them on first use per database, compiled, and the position of each placeholder among
-// the compiled parameters remembered. Later calls must name the same parameters. A call then hands the SQL and its values, in that order, to
-// the database (with the statement cache of the SQLite driver, it is not even parsed again).
+// built with them on first use per database engine, compiled, and the position of each
+// placeholder among the compiled parameters remembered. Later calls must name the same parameters.
+// A call then hands the SQL and its values, in that order, to the database (with the statement
+// cache of the SQLite driver, it is not even parsed again).
 // A builder must have one shape: a condition added only sometimes needs a prepared query of its
 // own. Placeholders are strings; a value Kysely would not pass through as a parameter unchanged
 // (an identifier, a `sql` fragment) cannot be one, and compiling such a query fails loudly.
@@ -54,8 +55,8 @@ export function prepared<P extends Record<string, unknown>, R = unknown>(
   }
 
   function compiled(db: Executor, params: P): Compiled {
-    // Kysely instances of one database share their executor's adapter; a transaction is a new
-    // Kysely object each time, so the key is the dialect's query compiler class.
+    // A transaction is a new Kysely object each time, so the key is the class of the dialect's
+    // adapter, which every Kysely object of one engine shares.
     const key = (db.getExecutor() as unknown as { adapter: object }).adapter.constructor;
     let c = compiledFor.get(key);
     if (!c) {

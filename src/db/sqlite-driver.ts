@@ -13,6 +13,7 @@
 // write lock at the start means one never fails half-way when another process wrote in between
 // (SQLITE_BUSY on the upgrade). src/accounts/key-lock.ts relies on it.
 import type Sqlite from 'better-sqlite3';
+import { endOfTurn } from '../core/end-of-turn.js';
 import { SelectQueryNode, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
 
 /** Statements kept prepared by their SQL text (see withStatementCache in database.ts). */
@@ -134,17 +135,10 @@ export class GroupCommitSqliteDriver implements Driver {
     if (lease.joined) await lease.joined.done;
   }
 
-  private commitScheduled = false;
-
-  private scheduleCommit(): void {
-    if (this.commitScheduled) return;
-    this.commitScheduled = true;
-    setImmediate(() => {
-      this.commitScheduled = false;
-      // Someone holds the connection again: its release commits or schedules.
-      if (this.group && !this.held) this.commitGroup(this.group);
-    });
-  }
+  private readonly scheduleCommit = endOfTurn(() => {
+    // Someone holds the connection again: its release commits or schedules.
+    if (this.group && !this.held) this.commitGroup(this.group);
+  });
 
   async destroy(): Promise<void> {
     if (this.group) this.commitGroup(this.group);

@@ -3,8 +3,8 @@
 // errors in seed 002's envelope. Times are unix milliseconds, like the rest of easel's own API.
 import type { FastifyInstance } from 'fastify';
 import { EaselError } from '../core/errors.js';
-import { callerOf, type AppContext } from '../http/context.js';
-import { assertTaskId } from '../dialects/unified/routes.js';
+import type { AppContext } from '../http/context.js';
+import { ownedTask } from '../dialects/unified/routes.js';
 import { TaskIdParams } from '../dialects/unified/schemas.js';
 import { listTaskDeliveries, retryTaskDeliveries, type Delivery, type DeliveryAttempt } from './webhook-outbox.js';
 
@@ -56,8 +56,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, ctx: AppContext, wa
       },
     },
     async (request) => {
-      assertTaskId(request.params.id);
-      const task = await ctx.service.getOwned(request.params.id, callerOf(request).id);
+      const task = await ownedTask(ctx, request);
       return list(task.id);
     },
   );
@@ -73,8 +72,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, ctx: AppContext, wa
       },
     },
     async (request) => {
-      assertTaskId(request.params.id);
-      const task = await ctx.service.getOwned(request.params.id, callerOf(request).id);
+      const task = await ownedTask(ctx, request);
       const existing = await listTaskDeliveries(ctx.db.kysely, task.id);
       if (existing.length === 0) {
         throw new EaselError(

@@ -2,9 +2,9 @@
 // upstream, when, how it ended, with the upstream's HTTP status — and which provider served it.
 // Times are unix milliseconds, like the task list's paging cursor.
 import type { FastifyInstance } from 'fastify';
-import { callerOf, type AppContext } from './context.js';
+import type { AppContext } from './context.js';
 import { listAttempts } from '../providers/router-attempts.js';
-import { assertTaskId } from '../dialects/unified/routes.js';
+import { ownedTask } from '../dialects/unified/routes.js';
 import { TaskIdParams } from '../dialects/unified/schemas.js';
 
 export function registerTaskAttemptsRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -15,8 +15,7 @@ export function registerTaskAttemptsRoutes(app: FastifyInstance, ctx: AppContext
       schema: { tags: ['tasks'], summary: 'The upstream calls made for a task: retries, fallbacks and the provider that served it', params: TaskIdParams },
     },
     async (request) => {
-      assertTaskId(request.params.id);
-      const task = await ctx.service.getOwned(request.params.id, callerOf(request).id);
+      const task = await ownedTask(ctx, request);
       const attempts = await listAttempts(ctx.db.kysely, task.id);
       return {
         object: 'list',

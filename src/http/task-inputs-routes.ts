@@ -5,8 +5,9 @@
 // results; one that was never fetched (the task has not run, or the download failed) has no link.
 import type { FastifyInstance } from 'fastify';
 import type { Task } from '../core/task.js';
-import { callerOf, type AppContext } from './context.js';
-import { assertTaskId } from '../dialects/unified/routes.js';
+import { maskUrlParam, referenceUrlParam } from '../core/generation-request.js';
+import type { AppContext } from './context.js';
+import { ownedTask } from '../dialects/unified/routes.js';
 import { TaskIdParams } from '../dialects/unified/schemas.js';
 import { fetchedInputKey } from '../tasks/load-task-inputs.js';
 
@@ -33,13 +34,12 @@ function inputsOf(task: Task): InputEntry[] {
     entries.push({ kind: 'image', index: entries.length, source: 'upload', param: `image[${entries.length}]`, sourceUrl: null, key });
   }
   req.referenceUrls.forEach((url, i) => {
-    const param = req.inputParams?.references[i] ?? `image_urls[${i}]`;
-    entries.push({ kind: 'image', index: entries.length, source: 'url', param, sourceUrl: url, key: fetchedInputKey(task.id, i) });
+    entries.push({ kind: 'image', index: entries.length, source: 'url', param: referenceUrlParam(req, i), sourceUrl: url, key: fetchedInputKey(task.id, i) });
   });
   if (req.storedInputs.mask) {
     entries.push({ kind: 'mask', index: null, source: 'upload', param: 'mask', sourceUrl: null, key: req.storedInputs.mask });
   } else if (req.maskUrl) {
-    entries.push({ kind: 'mask', index: null, source: 'url', param: req.inputParams?.mask ?? 'mask_url', sourceUrl: req.maskUrl, key: fetchedInputKey(task.id, 'mask') });
+    entries.push({ kind: 'mask', index: null, source: 'url', param: maskUrlParam(req), sourceUrl: req.maskUrl, key: fetchedInputKey(task.id, 'mask') });
   }
   return entries;
 }
@@ -52,8 +52,7 @@ export function registerTaskInputsRoutes(app: FastifyInstance, ctx: AppContext):
       schema: { tags: ['tasks'], summary: "A task's reference images and mask as easel stored them, with signed links", params: TaskIdParams },
     },
     async (request) => {
-      assertTaskId(request.params.id);
-      const task = await ctx.service.getOwned(request.params.id, callerOf(request).id);
+      const task = await ownedTask(ctx, request);
       const entries = inputsOf(task);
       const keys = entries.map((e) => e.key);
       const rows =

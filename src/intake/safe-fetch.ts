@@ -16,15 +16,15 @@
 import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import type { Agent, Dispatcher } from 'undici';
+import { EaselError } from '../core/errors.js';
+import { isPublicAddress } from './address-policy.js';
+import { FETCH_TIMEOUT_MS, MAX_REDIRECTS, MAX_SEND_RESPONSE_BYTES } from './limits.js';
+import { checkOutboundUrl, hostAddressLiteral } from './url-policy.js';
 
 // undici is loaded on the first outside fetch, not at start: most requests never fetch anything,
 // and loading it is a twentieth of a cold start (bench/).
 let undici: Promise<typeof import('undici')> | undefined;
 const loadUndici = () => (undici ??= import('undici'));
-import { EaselError } from '../core/errors.js';
-import { isPublicAddress } from './address-policy.js';
-import { FETCH_TIMEOUT_MS, MAX_REDIRECTS, MAX_SEND_RESPONSE_BYTES } from './limits.js';
-import { checkOutboundUrl, hostAddressLiteral } from './url-policy.js';
 
 export type LookupFn = (hostname: string) => Promise<Array<{ address: string; family: 4 | 6 }>>;
 

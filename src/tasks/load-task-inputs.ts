@@ -3,6 +3,7 @@
 // fetcher, then checked by their bytes and stored with the task under the same retention.
 import type { Config } from '../config.js';
 import { EaselError } from '../core/errors.js';
+import { maskUrlParam, referenceUrlParam } from '../core/generation-request.js';
 import type { Task } from '../core/task.js';
 import { inspectImage } from '../intake/image-check.js';
 import { normalizeMask } from '../intake/mask-check.js';
@@ -64,8 +65,7 @@ export function createTaskInputLoader(deps: InputLoaderDeps): InputLoader {
 
   return async (task, signal) => {
     const req = task.request;
-    const referenceParam = (i: number) => req.inputParams?.references[i] ?? `image_urls[${i}]`;
-    const maskParam = req.inputParams?.mask ?? 'mask_url';
+    const maskParam = maskUrlParam(req);
     const files: InputImage[] = [];
     for (const [i, key] of req.storedInputs.references.entries()) {
       const data = await deps.results.blobs.getBytes(key);
@@ -73,7 +73,7 @@ export function createTaskInputLoader(deps: InputLoaderDeps): InputLoader {
       files.push(await inspectImage(data, { param: `image[${i}]` }));
     }
     for (const [i, url] of req.referenceUrls.entries()) {
-      const param = referenceParam(i);
+      const param = referenceUrlParam(req, i);
       files.push(
         await obtain(task, url, fetchedInputKey(task.id, i), limits.maxImageBytes, param, signal, async (data) => {
           const image = await inspectImage(data, { param });

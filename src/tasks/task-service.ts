@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { EaselError } from '../core/errors.js';
+import { endOfTurn } from '../core/end-of-turn.js';
 import type { Task } from '../core/task.js';
 import type { Clock } from '../core/clock.js';
 import * as store from './task-store.js';
@@ -122,16 +123,11 @@ export class TaskService {
   }
 
   private readonly pending: PendingInsert[] = [];
-  private batchScheduled = false;
   private batchRunning = false;
+  private readonly batchAtEndOfTurn = endOfTurn(() => void this.writeBatch());
 
   private scheduleBatch(): void {
-    if (this.batchScheduled || this.batchRunning) return;
-    this.batchScheduled = true;
-    setImmediate(() => {
-      this.batchScheduled = false;
-      void this.writeBatch();
-    });
+    if (!this.batchRunning) this.batchAtEndOfTurn();
   }
 
   private async writeBatch(): Promise<void> {

@@ -7,6 +7,7 @@ import type { Db } from '../db/database.js';
 import type { Task } from '../core/task.js';
 import { claimTasks } from './task-store.js';
 import { Doorbell } from '../core/doorbell.js';
+import { endOfTurn } from '../core/end-of-turn.js';
 import { TaskRunner, type RunnerDeps } from './task-runner.js';
 import type { DispatchTicket } from './task-service.js';
 
@@ -46,22 +47,13 @@ export class Worker {
     this.loopDone = this.loop();
   }
 
-  private ringScheduled = false;
-
   /**
    * Rings once the current turn of the event loop is over, so runners that finish in the same
    * turn free their slots together and are refilled by one claim instead of one claim each (a
    * claim is a read and a write: on SQLite the largest per-task cost in the pipeline benchmark,
    * bench/ and README "Performance").
    */
-  private wake(): void {
-    if (this.ringScheduled) return;
-    this.ringScheduled = true;
-    setImmediate(() => {
-      this.ringScheduled = false;
-      this.doorbell.ring();
-    });
-  }
+  private readonly wake = endOfTurn(() => this.doorbell.ring());
 
   /** Queued-task notices seen (submits, re-queues, other processes' submits). */
   private queuedNotices = 0;

@@ -1,7 +1,8 @@
 // Seed 002: GET /v1/tasks/{id}. (The submit lives on the shared /v1/images/generations route.)
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EaselError } from '../../core/errors.js';
 import { isTaskId } from '../../core/ids.js';
+import type { Task } from '../../core/task.js';
 import { callerOf, type AppContext } from '../../http/context.js';
 import { registerErrorRenderer } from '../error-renderers.js';
 import { renderUnifiedError } from './errors.js';
@@ -15,6 +16,12 @@ export function assertTaskId(id: string): void {
   }
 }
 
+/** The caller's task named by the route's `:id` (invalid_task_id for a malformed id; another owner's task is not found). */
+export function ownedTask(ctx: AppContext, request: FastifyRequest<{ Params: { id: string } }>): Promise<Task> {
+  assertTaskId(request.params.id);
+  return ctx.service.getOwned(request.params.id, callerOf(request).id);
+}
+
 export function registerUnifiedRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerErrorRenderer('unified', renderUnifiedError, ['/v1/tasks']);
   app.get<{ Params: { id: string } }>(
@@ -24,8 +31,7 @@ export function registerUnifiedRoutes(app: FastifyInstance, ctx: AppContext): vo
       schema: { tags: ['tasks'], summary: 'Get a task (seed 002 shape)', params: TaskIdParams },
     },
     async (request) => {
-      assertTaskId(request.params.id);
-      const task = await ctx.service.getOwned(request.params.id, callerOf(request).id);
+      const task = await ownedTask(ctx, request);
       return presentUnifiedTask(task, ctx.results, { estimatedSeconds: estimatedSeconds(ctx) });
     },
   );
