@@ -88,6 +88,9 @@ describe('inspectImage', () => {
     // only the signature of a WebP
     const webp = await solid(64, 64).webp().toBuffer();
     await assert.rejects(inspectImage(webp.subarray(0, 30)), processingError(/could not be read|corrupt or truncated/));
+    // a client's WebP whose header is garbage: unreadable, not "too large" by whatever its bytes would say
+    const garbage = Buffer.concat([Buffer.from('RIFF'), Buffer.from([10, 0, 0, 0]), Buffer.from('WEBPVP8 '), Buffer.alloc(4)]);
+    await assert.rejects(inspectImage(garbage, { param: 'image' }), processingError(/could not be read/, 'image'));
   });
 
   it('refuses decompression bombs by their declared size, before decoding', async () => {
