@@ -7,6 +7,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { Kysely, PostgresDialect, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from 'kysely';
 import { GroupCommitSqliteDriver } from './sqlite-driver.js';
+import { withStatementCache } from './sqlite-statements.js';
 import type { Database } from './schema.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -73,14 +74,10 @@ function safeUrl(connectionString: string): string {
   return safe.toString();
 }
 
-export function openSqlite(file: string): Db {
-  const database = new SqliteDatabase(file);
-  database.pragma('journal_mode = WAL');
-  // Other processes (a separate worker) may hold the write lock briefly; wait instead of failing.
-  database.pragma('busy_timeout = 10000');
-  database.pragma('synchronous = NORMAL');
+/** Kysely on one better-sqlite3 connection, through easel's driver (kept statements, group commit). */
+export function sqliteKysely(database: SqliteDatabase.Database): Kysely<Database> {
   const driver = new GroupCommitSqliteDriver(database, withStatementCache(database));
-  const kysely = new Kysely<Database>({
+  return new Kysely<Database>({
     dialect: {
       createAdapter: () => new SqliteAdapter(),
       createDriver: () => driver,
@@ -88,44 +85,28 @@ export function openSqlite(file: string): Db {
       createQueryCompiler: () => new SqliteQueryCompiler(),
     },
   });
+}
+
+export function openSqlite(file: string): Db {
+  const database = new SqliteDatabase(file);
+  database.pragma('journal_mode = WAL');
+  // Other processes (a separate worker) may hold the write lock briefly; wait instead of failing.
+  database.pragma('busy_timeout = 10000');
+  database.pragma('synchronous = NORMAL');
+  // A checkpoint copies every page written since the last one back into the database file and
+  // syncs it; SQLite's default runs one each 1,000 pages (4 MB) of WAL, in the commit that
+  // crosses the mark. Every 10,000 pages (a WAL of up to ~40 MB) a page written again and again
+  // (an index's last leaf, the ledger's) is copied once instead of ten times, and the syncs are a
+  // tenth as many: ~4% of a submit's CPU and more of a synchronous request's in the benchmarks
+  // (bench/, README "Performance"). Nothing is less durable: a commit is in the WAL either way.
+  database.pragma('wal_autocheckpoint = 10000');
+  const kysely = sqliteKysely(database);
   return {
     kysely,
     engine: 'sqlite',
     capabilities: { skipLocked: false, listenNotify: false },
     description: `SQLite ${file}`,
     close: () => kysely.destroy(),
-  };
-}
-
-type SqliteStatement = ReturnType<SqliteDatabase.Database['prepare']>;
-
-/**
- * Kysely's SQLite driver prepares every query anew; SQLite's parse-and-plan was the largest
- * single cost of a submit in the benchmarks (bench/, README "Performance"). Statements are kept
- * by their SQL text (parameters are bound per run, so the text repeats) and reused; better-sqlite3
- * re-prepares a kept statement itself if the schema changes. Streaming reads get a statement of
- * their own, since a statement that is being iterated cannot run anything else meanwhile.
- */
-function withStatementCache(database: SqliteDatabase.Database, max = 500) {
-  const cache = new Map<string, { reader: boolean; all(p: readonly unknown[]): unknown[]; run(p: readonly unknown[]): SqliteDatabase.RunResult; iterate(p: readonly unknown[]): IterableIterator<unknown> }>();
-  return {
-    close: () => database.close(),
-    prepare(sql: string) {
-      let kept = cache.get(sql);
-      if (kept) return kept;
-      const stmt: SqliteStatement = database.prepare(sql);
-      kept = {
-        reader: stmt.reader,
-        // An array binds its items in order, as Kysely's driver passes them.
-        all: (p) => stmt.all(p),
-        run: (p) => stmt.run(p),
-        iterate: (p) => database.prepare(sql).iterate(p) as IterableIterator<unknown>,
-      };
-      // Texts that vary (e.g. `in (?, ?, …)` of many lengths) must not grow the cache for ever.
-      if (cache.size >= max) cache.delete(cache.keys().next().value!);
-      cache.set(sql, kept);
-      return kept;
-    },
   };
 }
 

@@ -9,6 +9,14 @@
 // answered only after the outer commit: what easel acknowledges is on disk.
 // (bench/ and README "Performance": the submit and pipeline benchmarks.)
 //
+// Reads outside any transaction share one read transaction per turn of the event loop too:
+// starting and ending a read transaction takes and drops WAL locks (a few system calls, ~6 µs on
+// the bench machine, more than reading a task by its id), and a poll or a submit reads outside
+// a transaction more than once. A read so sees the database as it was when the turn's first read
+// began, never older than the start of the turn; the read transaction ends before this
+// connection writes, and at the end of the turn, so it neither delays a writer of another
+// process nor keeps the WAL from being checkpointed for longer than a turn.
+//
 // Transactions start with BEGIN IMMEDIATE: every transaction easel runs writes, and taking the
 // write lock at the start means one never fails half-way when another process wrote in between
 // (SQLITE_BUSY on the upgrade). src/accounts/key-lock.ts relies on it.
@@ -19,10 +27,15 @@ import { SelectQueryNode, type CompiledQuery, type DatabaseConnection, type Driv
 /** Statements kept prepared by their SQL text (see withStatementCache in database.ts). */
 export interface StatementSource {
   prepare(sql: string): {
+    /** Returns rows (a select, or a write with `returning`). */
     reader: boolean;
+    /** Changes nothing in the database. */
+    readonly: boolean;
     all(p: readonly unknown[]): unknown[];
     run(p: readonly unknown[]): Sqlite.RunResult;
     iterate(p: readonly unknown[]): IterableIterator<unknown>;
+    /** Drops what the statement remembers of its rows' columns (after a schema change). */
+    forgetShape?(): void;
   };
   close(): void;
 }
@@ -65,6 +78,8 @@ export class GroupCommitSqliteDriver implements Driver {
   private held = false;
   private readonly waiting: Array<() => void> = [];
   private group: Group | undefined;
+  /** A read transaction is open (never while a group is). */
+  private reading = false;
 
   constructor(
     private readonly raw: Sqlite.Database,
@@ -131,6 +146,7 @@ export class GroupCommitSqliteDriver implements Driver {
       // loop start (the next step of another task, a request just parsed) still joins, and the
       // group commits at the end of the turn.
       if (this.group) this.scheduleCommit();
+      if (this.reading) this.scheduleReadEnd();
     }
     if (lease.joined) await lease.joined.done;
   }
@@ -140,8 +156,13 @@ export class GroupCommitSqliteDriver implements Driver {
     if (this.group && !this.held) this.commitGroup(this.group);
   });
 
+  private readonly scheduleReadEnd = endOfTurn(() => {
+    if (this.reading && !this.held) this.endRead();
+  });
+
   async destroy(): Promise<void> {
     if (this.group) this.commitGroup(this.group);
+    if (this.reading) this.endRead();
     this.statements.close();
   }
 
@@ -150,11 +171,13 @@ export class GroupCommitSqliteDriver implements Driver {
    * for it if need be), to share a commit with whatever else writes in this turn of the event
    * loop. While a group is open every statement joins it: a write so that it is answered only
    * once committed, a read so that nothing it saw of the group's writes (a task finished, a
-   * callback due) is acted on before they are committed.
+   * callback due) is acted on before they are committed. Other reads share the turn's read
+   * transaction.
    */
   execute<R>(lease: Lease, compiled: CompiledQuery): QueryResult<R> {
     const stmt = this.statements.prepare(compiled.sql);
-    if (!lease.joined && (this.group || !stmt.reader)) this.join(lease);
+    if (!lease.joined && (this.group || !stmt.readonly)) this.join(lease);
+    else if (!this.group && !this.reading) this.beginRead();
     if (stmt.reader) return { rows: stmt.all(compiled.parameters) as R[] };
     const { changes, lastInsertRowid } = stmt.run(compiled.parameters);
     return {
@@ -164,8 +187,20 @@ export class GroupCommitSqliteDriver implements Driver {
     };
   }
 
+  private beginRead(): void {
+    this.raw.exec('begin');
+    this.reading = true;
+    this.scheduleReadEnd();
+  }
+
+  private endRead(): void {
+    this.reading = false;
+    if (this.raw.inTransaction) this.raw.exec('commit');
+  }
+
   private join(lease: Lease): void {
     if (!this.group) {
+      if (this.reading) this.endRead();
       this.raw.exec('begin immediate');
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
