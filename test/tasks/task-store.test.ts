@@ -2,7 +2,7 @@
 // compare-and-set, lost leases cannot write, migrations refuse a newer database.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { backends } from '../helpers/backends.js';
 import { migrateToLatest, SchemaTooNewError } from '../../src/db/migrate.js';
 import * as store from '../../src/tasks/task-store.js';
@@ -170,6 +170,24 @@ for (const backend of await backends()) {
       const row = await db.kysely.selectFrom('settings').selectAll().where('name', '=', `hook-${t.id}`).executeTakeFirst();
       assert.equal(row?.value, 'failed');
       assert.deepEqual(seen, ['failed', 'failed']);
+    });
+
+    it('the reaper and client-reference lookups use their partial indexes', async () => {
+      // The indexes hold only tasks with a lease / a client reference (migration 0005); a query
+      // that did not imply that condition would fall back to scanning every task.
+      const expired = db.kysely.selectFrom('tasks').selectAll().where('status', '=', 'running').where('lease_expires_at', '<', clockNow).limit(100).compile();
+      const byRef = db.kysely.selectFrom('tasks').selectAll().where('client_ref', '=', 'ref-1').where('owner_id', '=', 'key_a').compile();
+      for (const [query, index] of [[expired, 'tasks_lease_idx'], [byRef, 'tasks_client_ref_idx']] as const) {
+        const plan = await db.kysely.transaction().execute(async (trx) => {
+          // On PostgreSQL a tiny table is scanned whatever the indexes; forbidding scans shows
+          // whether the index could serve the query at all.
+          if (db.engine === 'postgres') await sql`set local enable_seqscan = off`.execute(trx);
+          const explain = db.engine === 'postgres' ? 'explain ' : 'explain query plan ';
+          const rows = (await trx.executeQuery(CompiledQuery.raw(explain + query.sql, [...query.parameters]))).rows as Array<Record<string, unknown>>;
+          return rows.map((r) => String(r['QUERY PLAN'] ?? r.detail)).join('\n');
+        });
+        assert.match(plan, new RegExp(index), `${query.sql}\n${plan}`);
+      }
     });
   });
 }

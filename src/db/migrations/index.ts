@@ -5,10 +5,12 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-webhooks.js';
 import * as m0003 from './0003-accounts.js';
 import * as m0004 from './0004-task-attempts.js';
+import * as m0005 from './0005-partial-task-indexes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-webhooks': m0002,
   '0003-accounts': m0003,
   '0004-task-attempts': m0004,
+  '0005-partial-task-indexes': m0005,
 };
