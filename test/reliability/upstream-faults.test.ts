@@ -74,6 +74,7 @@ async function runFaultyTasks(t: { diagnostic(msg: string): void }, fallback: bo
     assert.equal(keyRes.status, 201, JSON.stringify(keyRes.body));
     const key = { id: keyRes.body.id as string, secret: keyRes.body.key as string };
     const ids: string[] = [];
+    const askedRefusal = new Set<string>();
     let next = 0;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
@@ -85,6 +86,7 @@ async function runFaultyTasks(t: { diagnostic(msg: string): void }, fallback: bo
           const r = await jsonApi(proc.url!, key.secret, 'POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: `fault test ${i}${refused ? ` ${REFUSE}` : ''}`, n: i % 5 === 0 ? 2 : 1, size: '1:1' });
           assert.equal(r.status, 200, JSON.stringify(r.body));
           ids.push(r.body.id);
+          if (refused) askedRefusal.add(r.body.id);
         }
       }),
     );
@@ -142,7 +144,13 @@ async function runFaultyTasks(t: { diagnostic(msg: string): void }, fallback: bo
         assert.ok(succeeded.length > 0, `${succeeded.length} succeeded, ${failed.length} failed`);
         const refusedTasks = rows.filter((r) => r.error_message?.includes('refused by the test upstream'));
         assert.equal(refusedTasks.length, upstream.served.refused, 'each refused request is one failed task: not retried, not handed on');
-        assert.ok(refusedTasks.length >= Math.floor(count / 10) && refusedTasks.every((r) => r.status === 'failed'), JSON.stringify(refusedTasks.slice(0, 3)));
+        assert.ok(refusedTasks.length > 0 && refusedTasks.every((r) => r.status === 'failed' && askedRefusal.has(r.id)), JSON.stringify(refusedTasks.slice(0, 3)));
+        // A task that asked for a refusal never succeeds: the upstream refused it, or, while the
+        // breaker was open after other faults, it was failed without reaching the upstream.
+        const asked = rows.filter((r) => askedRefusal.has(r.id));
+        assert.equal(asked.length, askedRefusal.size);
+        const unexpected = asked.filter((r) => r.status !== 'failed' || !(r.error_message?.includes('refused by the test upstream') || r.error_code === 'service_unavailable'));
+        assert.deepEqual(unexpected, []);
       }
     } finally {
       await db.close();
