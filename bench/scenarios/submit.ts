@@ -1,6 +1,7 @@
 // 1 (and 7): POST /v1/images/generations with gpt-4o-image and a short prompt — seed 002's
 // async submit: authenticate, validate, hold credits with the key locked, insert the task — on
-// SQLite (or PostgreSQL), against a bare node:http server answering a JSON body of the same size.
+// SQLite (or PostgreSQL), against a bare node:http server answering a JSON body of the same size,
+// and (no target) against a bare server that commits each request to the same engine first.
 // easel runs with role `api`: the submit path alone, with no worker rendering beside it.
 import { forkServer } from '../lib/child.js';
 import { BENCH_KEY, freshDatabase, profileRun, startEaselChild, type Engine } from '../lib/easel.js';
@@ -37,6 +38,11 @@ export async function runSubmit(ctx: ScenarioContext, engine: Engine): Promise<S
       checkLoad(name, await load({ url: `${url}/v1/images/generations`, method: 'POST', headers, body, connections, duration: seconds, pid }));
     ctx.log(`submit (${engine}): ${ctx.rounds} round(s) of ${ctx.seconds}s, ${connections} connections, answer ${bytes} bytes`);
     const r = await contest(ctx.rounds, ctx.warmupSeconds, run('baseline', baseline.ready.url, baseline.pid), run('easel', easel.ready.url, easel.pid), ctx.seconds);
+    // The same load against a bare server that also commits each request before answering it
+    // (bench/servers/durable-json.ts), rounds in turn with easel's again: what durability alone costs.
+    const durable = await forkServer('durable-json.js', { args: { bytes, ...(database.databaseUrl ? { pgUrl: database.databaseUrl } : { sqliteDir: database.dataDir }) } });
+    defer(() => durable.stop());
+    const d = await contest(ctx.rounds, ctx.warmupSeconds, run('durable baseline', durable.ready.url, durable.pid), run('easel', easel.ready.url, easel.pid), ctx.seconds);
     await profileRun(ctx.profileDir, easel, `submit-${engine}`, () => run('easel', easel.ready.url, easel.pid)(ctx.seconds), ctx.log);
     // The same load spread over one key per connection: every submit locks its key's row until it
     // commits (src/accounts/key-lock.ts), so with one key the submits queue on that lock. The
@@ -66,9 +72,12 @@ export async function runSubmit(ctx: ScenarioContext, engine: Engine): Promise<S
         [`${p}_easel_cpu_ms`]: r.easel.cpuMsPerRequest ?? null,
         [`${p}_baseline_cpu_ms`]: r.baseline.cpuMsPerRequest ?? null,
         [`${p}_distinct_keys_rps`]: distinct.rps,
+        [`${p}_durable_rps`]: d.baseline.rps,
+        [`${p}_durable_cpu_ms`]: d.baseline.cpuMsPerRequest ?? null,
+        [`${p}_durable_ratio`]: d.easel.rps / d.baseline.rps,
       },
       settings: { engine, connections, seconds: ctx.seconds, rounds: ctx.rounds, warmupSeconds: ctx.warmupSeconds, role: 'api', logLevel: 'warn' },
-      details: { answerBytes: bytes, easel: r.easel, baseline: r.baseline, distinctKeys: distinct },
+      details: { answerBytes: bytes, easel: r.easel, baseline: r.baseline, distinctKeys: distinct, durable: d },
     };
   });
 }
