@@ -24,7 +24,7 @@ import type Sqlite from 'better-sqlite3';
 import { endOfTurn } from '../core/end-of-turn.js';
 import { SelectQueryNode, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
 
-/** Statements kept prepared by their SQL text (see withStatementCache in database.ts). */
+/** Statements kept prepared by their SQL text (see withStatementCache in sqlite-statements.ts). */
 export interface StatementSource {
   prepare(sql: string): {
     /** Returns rows (a select, or a write with `returning`). */
@@ -34,8 +34,6 @@ export interface StatementSource {
     all(p: readonly unknown[]): unknown[];
     run(p: readonly unknown[]): Sqlite.RunResult;
     iterate(p: readonly unknown[]): IterableIterator<unknown>;
-    /** Drops what the statement remembers of its rows' columns (after a schema change). */
-    forgetShape?(): void;
   };
   close(): void;
 }

@@ -34,7 +34,7 @@ export function rowBuilder(names: readonly string[]): RowBuilder {
   return new Function('v', `return { ${fields} };`) as RowBuilder;
 }
 
-/** A DDL statement may change what `select *` returns: every kept statement's row shape is dropped. */
+/** A DDL statement may change what a kept `select *` returns: the kept statements are dropped. */
 const SCHEMA_CHANGE = /^\s*(create|alter|drop)\s/i;
 
 export function withStatementCache(database: SqliteDatabase.Database, max = 500): StatementSource {
@@ -47,6 +47,7 @@ export function withStatementCache(database: SqliteDatabase.Database, max = 500)
       const stmt: SqliteStatement = database.prepare(sql);
       const reader = stmt.reader;
       if (reader) stmt.raw(true);
+      const changesSchema = SCHEMA_CHANGE.test(sql);
       let build: RowBuilder | undefined;
       let width = -1;
       kept = {
@@ -56,8 +57,8 @@ export function withStatementCache(database: SqliteDatabase.Database, max = 500)
         all: (p) => {
           const rows = stmt.all(p) as unknown[][];
           if (rows.length === 0) return rows;
-          // Built on first use; built again if the column count moved (the schema changed under
-          // a kept `select *`: better-sqlite3 re-prepares the statement itself).
+          // Built on first use; built again if the column count moved (another process changed
+          // the schema under a kept `select *`: better-sqlite3 re-prepares the statement itself).
           if (!build || width !== rows[0]!.length) {
             build = rowBuilder(stmt.columns().map((c) => c.name));
             width = rows[0]!.length;
@@ -66,13 +67,10 @@ export function withStatementCache(database: SqliteDatabase.Database, max = 500)
         },
         run: (p) => {
           const result = stmt.run(p);
-          if (SCHEMA_CHANGE.test(sql)) for (const other of cache.values()) other.forgetShape?.();
+          if (changesSchema) cache.clear();
           return result;
         },
         iterate: (p) => database.prepare(sql).iterate(p) as IterableIterator<unknown>,
-        forgetShape: () => {
-          build = undefined;
-        },
       };
       // Texts that vary (e.g. `in (?, ?, …)` of many lengths) must not grow the cache for ever.
       if (cache.size >= max) cache.delete(cache.keys().next().value!);
