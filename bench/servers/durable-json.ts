@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { childArgs, serveParent } from '../lib/child.js';
+import { paddedJson } from '../lib/padded-json.js';
 
 export interface DurableJsonArgs {
   /** Size of the answer body in bytes (at least 12). */
@@ -25,7 +26,7 @@ type Insert = (id: string, body: string, now: number) => Promise<void>;
 
 const require = createRequire(import.meta.url);
 const args = childArgs<DurableJsonArgs>();
-const answer = Buffer.from(`{"pad":"${'x'.repeat(Math.max(0, args.bytes - 10))}"}`);
+const answer = paddedJson(args.bytes);
 const TABLE = 'create table if not exists bench_accepted (id text primary key, body text not null, created_at bigint not null)';
 
 async function openStore(): Promise<{ insert: Insert; close(): Promise<void> }> {

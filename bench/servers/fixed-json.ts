@@ -3,17 +3,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { childArgs, serveParent } from '../lib/child.js';
+import { paddedJson } from '../lib/padded-json.js';
 
 export interface FixedJsonArgs {
   /** Size of the answer body in bytes (at least 12). */
   bytes: number;
   status?: number;
-}
-
-/** A JSON object of exactly `bytes` bytes. */
-function paddedJson(bytes: number): Buffer {
-  const shell = '{"pad":""}';
-  return Buffer.from(`{"pad":"${'x'.repeat(Math.max(0, bytes - shell.length))}"}`);
 }
 
 const args = childArgs<FixedJsonArgs>();
