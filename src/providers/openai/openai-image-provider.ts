@@ -12,7 +12,8 @@ import { EaselError } from '../../core/errors.js';
 import type { LookupFn } from '../../intake/safe-fetch.js';
 import type { GeneratedImage, ImageCallOptions, ImageCallResult, ImageProviderV1, ImageSize, ProgressUpdate, ProviderWarning } from '../spec.js';
 import { createResultImageFetcher, type ResultImageFetcher } from '../upstream/result-images.js';
-import { malformed, tooLarge } from '../upstream/upstream-errors.js';
+import { malformed } from '../upstream/upstream-errors.js';
+import { cappedFetch, upstreamFetch } from '../upstream/upstream-fetch.js';
 import type { RoutingHints } from '../router-capabilities.js';
 import { fromOpenAIError } from './openai-errors.js';
 import { openAIModelTraits } from './openai-models.js';
@@ -73,7 +74,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ImageProvi
     project: options.project ?? null,
     timeout: options.timeoutMs,
     maxRetries: 0,
-    fetch: cappedFetch(options.fetch ?? globalThis.fetch, maxResponseBytes, options.id),
+    fetch: options.fetch ? cappedFetch(options.fetch, maxResponseBytes, options.id) : upstreamFetch({ providerId: options.id, maxResponseBytes }),
     ...(options.headers ? { defaultHeaders: options.headers } : {}),
     ...(options.query ? { defaultQuery: options.query } : {}),
   });
@@ -255,34 +256,4 @@ async function readStream(
   }
   if (out.length === 0) throw new EaselError('upstream_error', `The upstream (${id}) ended the stream without a final image.`, { retryable: true });
   return { images: out, warnings, ...(usage ? { usage } : {}), providerMetadata: { ...metadata, streamed: true } };
-}
-
-/**
- * fetch with a cap on the answer: the SDK reads bodies whole, so the cap is enforced on the
- * stream it reads from (Content-Length up front, then a running count).
- */
-function cappedFetch(inner: typeof globalThis.fetch, limit: number, id: string): typeof globalThis.fetch {
-  return async (input, init) => {
-    const res = await inner(input, init);
-    const declared = res.headers.get('content-length');
-    const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
-    if (length !== undefined && length > limit) {
-      res.body?.cancel().catch(() => {});
-      throw tooLarge(id, limit);
-    }
-    // A declared length within the cap is enforced by the HTTP client (a body longer than its
-    // Content-Length is a protocol error): only bodies without one are counted as they stream.
-    if (!res.body || length !== undefined) return res;
-    let total = 0;
-    const counted = res.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          total += chunk.byteLength;
-          if (total > limit) controller.error(tooLarge(id, limit));
-          else controller.enqueue(chunk);
-        },
-      }),
-    );
-    return new Response(counted, { status: res.status, statusText: res.statusText, headers: res.headers });
-  };
 }

@@ -11,6 +11,7 @@ import { inspectGeneratedImage } from '../../intake/image-check.js';
 import { createSafeFetcher, type LookupFn, type SafeFetcher } from '../../intake/safe-fetch.js';
 import type { GeneratedImage } from '../spec.js';
 import { readCapped } from './upstream-client.js';
+import { upstreamFetch } from './upstream-fetch.js';
 import { clip, describeNetworkError, timedOut, withFacts } from './upstream-errors.js';
 
 /** Largest result image easel downloads from an upstream (50 MiB). */
@@ -40,7 +41,7 @@ export function createResultImageFetcher(options: ResultImageOptions): ResultIma
   const id = options.providerId;
   const safe: SafeFetcher = createSafeFetcher({ allowPrivate: options.allowPrivate, timeoutMs, ...(options.lookup ? { lookup: options.lookup } : {}) });
   const trustedOrigin = options.trustedBaseUrl ? new URL(options.trustedBaseUrl).origin : undefined;
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const doFetch = options.fetch ?? upstreamFetch({ providerId: id, maxResponseBytes: maxBytes });
 
   async function check(data: Uint8Array, revisedPrompt: string | undefined): Promise<GeneratedImage> {
     let image;

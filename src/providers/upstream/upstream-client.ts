@@ -4,6 +4,7 @@
 // URLs an upstream hands back are NOT fetched here: those go through the SSRF-safe fetcher
 // (result-images.ts).
 import { EaselError } from '../../core/errors.js';
+import { upstreamFetch } from './upstream-fetch.js';
 import { describeNetworkError, malformed, parseRetryAfter, statusError, timedOut, tooLarge, unreachable, withFacts } from './upstream-errors.js';
 
 export interface UpstreamClientOptions {
@@ -34,7 +35,7 @@ export class UpstreamClient {
   private readonly fetch: typeof globalThis.fetch;
 
   constructor(readonly options: UpstreamClientOptions) {
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.fetch = options.fetch ?? upstreamFetch({ providerId: options.providerId, maxResponseBytes: options.maxResponseBytes });
   }
 
   get providerId(): string {
@@ -148,6 +149,10 @@ export async function readCapped(res: Response, limit: number, providerId: strin
     res.body?.cancel().catch(() => {});
     throw tooLarge(providerId, limit);
   }
+  // A declared length within the cap binds the HTTP client (a longer body is a protocol error),
+  // so such a body is read whole; unless it is compressed, when only the count below is a cap.
+  const encoding = res.headers.get('content-encoding');
+  if (declared !== null && /^\d+$/.test(declared) && (encoding === null || encoding === 'identity')) return new Uint8Array(await res.arrayBuffer());
   if (!res.body) return new Uint8Array(0);
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
