@@ -43,7 +43,7 @@ describe('kie callbacks', () => {
   });
 
   async function submit(dialect: Dialect, prompt: string, extra: { referenceUrls?: string[] } = {}) {
-    const id = dialect === 'kie' ? kieTaskId() : syncTaskId();
+    const id = dialect === 'kie' ? kieTaskId(Date.now()) : syncTaskId(Date.now());
     await s.server.service.submit({
       id,
       ownerId,

@@ -29,7 +29,7 @@ const URL_IMAGE_TOKENS = 765;
 async function prepare(ctx: AppContext, request: FastifyRequest) {
   const body = checkBody(ChatBody, request.body);
   const chat = await readChatPrompt(ctx, body);
-  const taskId = syncTaskId();
+  const taskId = syncTaskId(ctx.clock.now());
   const submit = async () => {
     const keys = await storeInputs(ctx, taskId, chat.images.flatMap((i) => (i.kind === 'inline' ? [i.image] : [])));
     return submitSyncTask(ctx, {

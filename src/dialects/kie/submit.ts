@@ -88,7 +88,7 @@ export async function parseKieBody(raw: unknown, ctx: AppContext): Promise<Parse
 export async function submitKie(raw: unknown, ownerId: string, ctx: AppContext, idempotency?: IdempotencyRequest): Promise<Task> {
   const { request, warnings } = await parseKieBody(raw, ctx);
   return ctx.service.submit({
-    id: kieTaskId(),
+    id: kieTaskId(ctx.clock.now()),
     ownerId,
     dialect: 'kie',
     request,

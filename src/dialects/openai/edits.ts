@@ -252,7 +252,7 @@ async function handleEdit(ctx: AppContext, catalog: ModelCatalog, request: Fasti
 
   const plan = planImageRequest(params, model, 'edit', firstSize);
   plan.warnings.push(...unknownFieldWarnings(input.fields, KNOWN_EDIT_FIELDS));
-  const taskId = preferencesOf(request).respondAsync ? unifiedTaskId(ctx.clock.now()) : syncTaskId();
+  const taskId = preferencesOf(request).respondAsync ? unifiedTaskId(ctx.clock.now()) : syncTaskId(ctx.clock.now());
   const storedKeys = await storeInputs(ctx, taskId, inline);
   let maskKey: string | undefined;
   if (input.mask && 'data' in input.mask) {

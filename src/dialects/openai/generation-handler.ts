@@ -56,7 +56,7 @@ export function openaiGenerationHandler(ctx: AppContext): GenerationHandler {
         const async = preferencesOf(request).respondAsync;
         return await answerImageJob(ctx, request, reply, {
           kind: 'generation',
-          taskId: async ? unifiedTaskId(ctx.clock.now()) : syncTaskId(),
+          taskId: async ? unifiedTaskId(ctx.clock.now()) : syncTaskId(ctx.clock.now()),
           model,
           plan,
           params: raw,
