@@ -7,7 +7,7 @@
 // so a finished task costs exactly what it produced, and an open hold keeps its credits away from
 // other submits until then. Credits move in by grant (at creation), topup and adjust (setting a
 // balance).
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '../core/random-pool.js';
 import { sql } from 'kysely';
 import { MICRO } from '../core/pricing.js';
 import type { Executor } from '../tasks/task-store.js';
@@ -35,7 +35,7 @@ let sequence = 0;
 /** Ids sort by time, and by order of writing within one process (hold, release, charge). */
 export function ledgerId(now: number): string {
   sequence = (sequence + 1) % 36 ** 4;
-  return `led_${now.toString(36).padStart(9, '0')}${sequence.toString(36).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
+  return `led_${now.toString(36).padStart(9, '0')}${sequence.toString(36).padStart(4, '0')}${pooledRandomBytes(4).toString('hex')}`;
 }
 
 export interface NewEntry {

@@ -1,21 +1,21 @@
 // Task ids in each dialect's own format, so ids look like what clients of that API expect.
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from './random-pool.js';
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 export function randomAlnum(length: number): string {
-  const bytes = randomBytes(length);
+  const bytes = pooledRandomBytes(length);
   let out = '';
   // 252 = 7 * 36: drop bytes past it so every character is equally likely
   for (let i = 0; out.length < length; i++) {
-    const b = i < bytes.length ? bytes[i]! : randomBytes(1)[0]!;
+    const b = i < bytes.length ? bytes[i]! : pooledRandomBytes(1)[0]!;
     if (b < 252) out += ALNUM[b % 36];
   }
   return out;
 }
 
 export function randomHex(bytes: number): string {
-  return randomBytes(bytes).toString('hex');
+  return pooledRandomBytes(bytes).toString('hex');
 }
 
 /** seed 002: task-unified-<unix seconds>-<8 lowercase alnum> */

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '../core/random-pool.js';
 import { assertSafeKey, storeUnavailable, type BlobObject, type BlobStore } from './blob-store.js';
 
 const TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp' };
@@ -29,7 +29,7 @@ export function createFsBlobStore(root: string): BlobStore {
     kind: 'fs',
     async put(key, data) {
       const file = fileFor(key);
-      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+      const tmp = `${file}.${pooledRandomBytes(6).toString('hex')}.tmp`;
       try {
         const dir = path.dirname(file);
         if (!knownDirs.has(dir)) {

@@ -2,6 +2,7 @@
 // which is what keeps the indexes keyed on them growing at one end (src/core/ids.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { pooledRandomBytes } from '../../src/core/random-pool.js';
 import { isTaskId, kieTaskId, syncTaskId, timeOrderedHex, unifiedTaskId } from '../../src/core/ids.js';
 
 describe('task ids', () => {
@@ -29,5 +30,17 @@ describe('task ids', () => {
     assert.equal(tails.size, ids.length);
     // Every hex digit of the random part takes many values (not a counter, not a constant).
     for (let pos = 12; pos < 32; pos++) assert.ok(new Set(ids.map((id) => id[pos])).size >= 14, `digit ${pos}`);
+  });
+
+  it('take their random bytes from a pool that is refilled, never handing out the same bytes twice', () => {
+    const seen = new Set<string>();
+    // 3,000 × 8 bytes is several refills of the 4 KiB pool.
+    for (let i = 0; i < 3000; i++) {
+      const b = pooledRandomBytes(8);
+      assert.equal(b.length, 8);
+      seen.add(b.toString('hex'));
+    }
+    assert.equal(seen.size, 3000);
+    assert.equal(pooledRandomBytes(1000).length, 1000, 'a large request is served directly');
   });
 });
