@@ -4,7 +4,7 @@
 // back to counting in memory (the insurance limiter) instead of failing requests.
 // Concurrent tasks and daily images are not counted here: they are counted in the database inside
 // the submit transaction (src/accounts/billing.ts), where they hold exactly.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -109,13 +109,11 @@ export class RpmLimiter {
  * OpenAI-style x-ratelimit-* headers.
  */
 export function registerRpmHook(app: FastifyInstance, limiter: RpmLimiter): void {
-  app.addHook('preHandler', async (request, reply) => {
-    const key = request.apiKey;
-    if (!key || key.limits.rpm === null) return;
-    reply.header('x-ratelimit-limit-requests', String(key.limits.rpm));
+  const check = async (keyId: string, rpm: number, reply: FastifyReply) => {
+    reply.header('x-ratelimit-limit-requests', String(rpm));
     let d: RpmDecision;
     try {
-      d = await limiter.consume(key.id, key.limits.rpm);
+      d = await limiter.consume(keyId, rpm);
     } catch (err) {
       // The refusal carries the same headers as every other answer (the error handler keeps them).
       if (EaselError.is(err) && err.retryAfterSeconds !== undefined) {
@@ -126,5 +124,11 @@ export function registerRpmHook(app: FastifyInstance, limiter: RpmLimiter): void
     }
     reply.header('x-ratelimit-remaining-requests', String(d.remaining));
     reply.header('x-ratelimit-reset-requests', `${d.resetSeconds}s`);
+  };
+  // A callback hook (see src/http/app.ts): a key without a limit passes without a promise.
+  app.addHook('preHandler', (request, reply, done) => {
+    const key = request.apiKey;
+    if (!key || key.limits.rpm === null) return done();
+    check(key.id, key.limits.rpm, reply).then(() => done(), done);
   });
 }

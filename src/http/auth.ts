@@ -22,18 +22,22 @@ export function registerAuth(app: FastifyInstance, ctx: AppContext): void {
     if (!key) throw new EaselError('unauthorized', 'Invalid or revoked API key.');
     request.apiKey = key;
   };
-  app.addHook('onRequest', async (request) => {
+  // Callback hooks (see app.ts): most requests pass the second one without anything to wait for.
+  app.addHook('onRequest', (request, _reply, done) => {
     const config = request.routeOptions.config;
-    if (config?.auth === false || request.routeOptions.url === undefined) return;
     // Checked once the body names the dialect (preValidation below). Such a route's body limit
     // is the default 1 MiB, so little is read before the key is known.
-    if (config?.dialectFromBody) return;
-    await authenticate(request);
+    if (config?.auth === false || request.routeOptions.url === undefined || config?.dialectFromBody) return done();
+    authenticate(request).then(() => done(), done);
   });
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const config = request.routeOptions.config;
-    if (!config?.dialectFromBody || config.auth === false) return;
-    request.dialect = config.dialectFromBody(request);
-    await authenticate(request);
+    if (!config?.dialectFromBody || config.auth === false) return done();
+    try {
+      request.dialect = config.dialectFromBody(request);
+    } catch (err) {
+      return done(err as Error);
+    }
+    authenticate(request).then(() => done(), done);
   });
 }

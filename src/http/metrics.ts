@@ -146,7 +146,7 @@ export function taskIdOfUrl(url: string | undefined): string | undefined {
 
 /** Counts every answered request (streams included, whenever they end). */
 export function registerRequestObservers(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const started = process.hrtime.bigint();
     reply.raw.once('close', () => {
       // The route template keeps the label set small; requests no route matched share one label.
@@ -155,6 +155,7 @@ export function registerRequestObservers(app: FastifyInstance): void {
       httpRequests.inc({ method, route, status: String(reply.raw.statusCode) });
       httpRequestDuration.observe({ method, route }, Number(process.hrtime.bigint() - started) / 1e9);
     });
+    done();
   });
 }
 
