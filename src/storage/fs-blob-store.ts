@@ -13,6 +13,38 @@ function unavailable(err: unknown): never {
   throw storeUnavailable(`the disk answered ${(err as NodeJS.ErrnoException).code ?? 'an error'}`, err);
 }
 
+/**
+ * Blobs up to this size are written with synchronous calls on the event loop's thread; larger
+ * ones through libuv's thread pool. Each thread-pool call is a round trip between threads: the
+ * create, write, close and rename of a small image took ~240 µs that way against ~50 µs done in
+ * place (bench/ "sync": a quarter of a synchronous request's added latency). SQLite already
+ * writes its WAL on this thread, to the same disk, tens of pages per task; a write this small
+ * blocks the loop no longer than one of its commits.
+ */
+export const SYNC_WRITE_MAX_BYTES = 256 * 1024;
+
+/** The file operations a put needs, done in place or in the thread pool (SYNC_WRITE_MAX_BYTES). */
+interface FileOps {
+  mkdir(dir: string): unknown;
+  writeFile(file: string, data: Uint8Array): unknown;
+  rename(from: string, to: string): unknown;
+  rm(file: string): Promise<unknown>;
+}
+
+const asyncOps: FileOps = {
+  mkdir: (dir) => fsp.mkdir(dir, { recursive: true }),
+  writeFile: (file, data) => fsp.writeFile(file, data),
+  rename: (from, to) => fsp.rename(from, to),
+  rm: (file) => fsp.rm(file, { force: true }),
+};
+
+const syncOps: FileOps = {
+  mkdir: (dir) => fs.mkdirSync(dir, { recursive: true }),
+  writeFile: (file, data) => fs.writeFileSync(file, data),
+  rename: (from, to) => fs.renameSync(from, to),
+  rm: asyncOps.rm,
+};
+
 export function createFsBlobStore(root: string): BlobStore {
   const fileFor = (key: string) => {
     assertSafeKey(key);
@@ -30,21 +62,24 @@ export function createFsBlobStore(root: string): BlobStore {
     async put(key, data) {
       const file = fileFor(key);
       const tmp = `${file}.${pooledRandomBytes(6).toString('hex')}.tmp`;
+      const io = data.byteLength <= SYNC_WRITE_MAX_BYTES ? syncOps : asyncOps;
       try {
         const dir = path.dirname(file);
         if (!knownDirs.has(dir)) {
-          await fsp.mkdir(dir, { recursive: true });
+          await io.mkdir(dir);
           rememberDir(dir);
         }
-        await fsp.writeFile(tmp, data).catch(async (err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
+        try {
+          await io.writeFile(tmp, data);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
           // The directory went away under us (removed by hand): make it again.
-          await fsp.mkdir(dir, { recursive: true });
-          await fsp.writeFile(tmp, data);
-        });
-        await fsp.rename(tmp, file);
+          await io.mkdir(dir);
+          await io.writeFile(tmp, data);
+        }
+        await io.rename(tmp, file);
       } catch (err) {
-        await fsp.rm(tmp, { force: true }).catch(() => {});
+        await asyncOps.rm(tmp).catch(() => {});
         unavailable(err);
       }
     },

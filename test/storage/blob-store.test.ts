@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { text } from 'node:stream/consumers';
 import { EaselError } from '../../src/core/errors.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
-import { createFsBlobStore } from '../../src/storage/fs-blob-store.js';
+import { createFsBlobStore, SYNC_WRITE_MAX_BYTES } from '../../src/storage/fs-blob-store.js';
 import { createS3BlobStore, type S3BlobStore } from '../../src/storage/s3-blob-store.js';
 import { ResultStore } from '../../src/storage/result-store.js';
 import { LinkSigner } from '../../src/storage/signed-links.js';
@@ -179,6 +179,45 @@ for (const kind of stores) {
     }
   });
 }
+
+// Small blobs are written in place, larger ones through the thread pool (SYNC_WRITE_MAX_BYTES):
+// both ways must behave the same.
+describe('filesystem blob store: small and large writes alike', () => {
+  const sizes = [100, SYNC_WRITE_MAX_BYTES, SYNC_WRITE_MAX_BYTES + 1, 2 * SYNC_WRITE_MAX_BYTES];
+
+  it('makes a directory that was removed by hand again, and leaves no temporary file behind', async () => {
+    const dir = tempDir('easel-blobs-fs-');
+    try {
+      const store = createFsBlobStore(dir);
+      for (const size of sizes) {
+        const data = png(size);
+        await store.put(`results/day/${size}-0.png`, data, 'image/png');
+        fs.rmSync(path.join(dir, 'results', 'day'), { recursive: true });
+        await store.put(`results/day/${size}-1.png`, data, 'image/png');
+        assert.deepEqual(await store.getBytes(`results/day/${size}-1.png`), data, `${size} bytes`);
+        assert.deepEqual(fs.readdirSync(path.join(dir, 'results', 'day')), [`${size}-1.png`]);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails a write it cannot finish as an outage and cleans up its temporary file', async () => {
+    const dir = tempDir('easel-blobs-fs-');
+    try {
+      const store = createFsBlobStore(dir);
+      for (const size of sizes) {
+        // A directory stands where the file should go: the rename fails after the write.
+        fs.mkdirSync(path.join(dir, 'results', 'x', `${size}.png`), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'results', 'x', `${size}.png`, 'keep'), 'x');
+        await assert.rejects(store.put(`results/x/${size}.png`, png(size), 'image/png'), (err: unknown) => EaselError.is(err) && err.code === 'service_unavailable');
+        assert.deepEqual(fs.readdirSync(path.join(dir, 'results', 'x')).filter((f) => f.startsWith(`${size}.`)), [`${size}.png`], `${size} bytes: no .tmp left`);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('result store on each blob store: links and retention', () => {
   let s3: LocalS3;
