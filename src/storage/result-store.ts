@@ -9,6 +9,7 @@ import { RecentBytes } from './recent-bytes.js';
 import { prepared } from '../db/prepared.js';
 import type { Selectable } from 'kysely';
 import type { BlobsTable } from '../db/schema.js';
+import type { Executor } from '../tasks/task-store.js';
 
 const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 
@@ -19,6 +20,15 @@ export function extensionFor(mediaType: string): string {
 export interface ResultStoreOptions {
   retentionSeconds: number;
   linkTtlSeconds: number;
+}
+
+/** A stored blob's row: what it is, and which task it belongs to. */
+export interface BlobRecord {
+  key: string;
+  contentType: string;
+  size: number;
+  taskId: string | null;
+  kind: 'result' | 'input';
 }
 
 const insertBlobQuery = prepared<Selectable<BlobsTable>>((row) => (db) => db.insertInto('blobs').values(row).onConflict((oc) => oc.column('key').doNothing()));
@@ -36,19 +46,35 @@ export class ResultStore {
 
   /** Stores bytes under `key` with the retention period, remembering which task they belong to. */
   async save(key: string, data: Uint8Array, contentType: string, taskId: string | null, kind: 'result' | 'input'): Promise<void> {
+    await this.put(key, data, contentType, kind);
+    await this.record(this.db.kysely, [{ key, contentType, size: data.byteLength, taskId, kind }]);
+  }
+
+  /**
+   * Stores bytes under `key` without their row in the blobs table: the caller writes that with
+   * record(), in the transaction that makes the bytes part of a task (a finished task's results
+   * share its commit), or discards the key.
+   */
+  async put(key: string, data: Uint8Array, contentType: string, kind: 'result' | 'input'): Promise<void> {
     await this.blobs.put(key, data, contentType);
     if (kind === 'result') this.recent.put(key, data);
+  }
+
+  /** The blobs table rows (for retention) of bytes stored with put(), written through `executor`. */
+  async record(executor: Executor, blobs: readonly BlobRecord[]): Promise<void> {
     const now = this.clock.now();
-    await insertBlobQuery.execute(this.db.kysely, {
-      key,
-      task_id: taskId,
-      kind,
-      content_type: contentType,
-      size: data.byteLength,
-      created_at: now,
-      expires_at: now + this.options.retentionSeconds * 1000,
-      deleted_at: null,
-    });
+    for (const b of blobs) {
+      await insertBlobQuery.execute(executor, {
+        key: b.key,
+        task_id: b.taskId,
+        kind: b.kind,
+        content_type: b.contentType,
+        size: b.size,
+        created_at: now,
+        expires_at: now + this.options.retentionSeconds * 1000,
+        deleted_at: null,
+      });
+    }
   }
 
   /** Deletes blobs now (e.g. images a worker made for a task it no longer owns). */

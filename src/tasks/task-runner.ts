@@ -154,24 +154,48 @@ export class TaskRunner {
     }
     const { images, warnings, usage, providerMetadata, provider } = generated;
     const keys = images.map((img, i) => resultKey(task, i, img.mediaType));
-    const stored: StoredImage[] = [];
-    for (const [i, img] of images.entries()) {
-      await deps.results.save(keys[i]!, img.data, img.mediaType, task.id, 'result');
-      stored.push({ key: keys[i]!, mediaType: img.mediaType, width: img.width, height: img.height, ...(img.revisedPrompt ? { revisedPrompt: img.revisedPrompt } : {}) });
+    // The images' rows in the blobs table are written with the task's completion, in its
+    // transaction: one commit fewer per task (bench/ "sync"). Until then the bytes belong to
+    // nobody, so any way out short of a committed completion deletes them.
+    let done: Task | undefined;
+    try {
+      const stored: StoredImage[] = [];
+      for (const [i, img] of images.entries()) {
+        await deps.results.put(keys[i]!, img.data, img.mediaType, 'result');
+        stored.push({ key: keys[i]!, mediaType: img.mediaType, width: img.width, height: img.height, ...(img.revisedPrompt ? { revisedPrompt: img.revisedPrompt } : {}) });
+      }
+      signal.throwIfAborted();
+      const revisedPrompt = images.find((i) => i.revisedPrompt)?.revisedPrompt ?? enhanced?.prompt;
+      const blobs = images.map((img, i) => ({ key: keys[i]!, contentType: img.mediaType, size: img.data.byteLength, taskId: task.id, kind: 'result' as const }));
+      this.ending = true;
+      done = await deps.service.finish(async (trx) => {
+        await deps.results.record(trx, blobs);
+        return store.completeTask(trx, task.id, deps.workerId, {
+          result: { images: stored, ...(usage ? { usage } : {}), ...(providerMetadata ? { providerMetadata } : {}), ...(revisedPrompt ? { revisedPrompt } : {}) },
+          warnings: [...task.warnings, ...warnings],
+          provider,
+          now: deps.clock.now(),
+        });
+      });
+    } catch (err) {
+      await this.discardUnlessCompleted(keys);
+      throw err;
     }
-    signal.throwIfAborted();
-    const revisedPrompt = images.find((i) => i.revisedPrompt)?.revisedPrompt ?? enhanced?.prompt;
-    this.ending = true;
-    const done = await deps.service.finish((trx) =>
-      store.completeTask(trx, task.id, deps.workerId, {
-        result: { images: stored, ...(usage ? { usage } : {}), ...(providerMetadata ? { providerMetadata } : {}), ...(revisedPrompt ? { revisedPrompt } : {}) },
-        warnings: [...task.warnings, ...warnings],
-        provider,
-        now: deps.clock.now(),
-      }),
-    );
     // Not ours any more (cancelled or reaped in the meantime): the images are nobody's.
     if (!done) await deps.results.discard(keys);
+  }
+
+  /**
+   * Deletes result images that no completion of this task took up. Asked after a failure on the
+   * way to the completion, which may also come after its commit (a listener of the task's end
+   * throwing): the task as stored decides. When it cannot be read, the images stay (an orphan
+   * file is better than a result lost).
+   */
+  private async discardUnlessCompleted(keys: string[]): Promise<void> {
+    const { deps, task } = this;
+    const now = await store.getTask(deps.db.kysely, task.id).catch(() => undefined);
+    if (!now || now.result?.images.some((img) => keys.includes(img.key))) return;
+    await deps.results.discard(keys).catch((err: unknown) => deps.log.warn({ err }, 'could not delete the images of a task that did not complete'));
   }
 
   /** Publishes the generation's progress as events and writes it to the task now and then. */
