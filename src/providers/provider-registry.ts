@@ -21,6 +21,12 @@ export interface RouteCall {
 export interface RoutedResult extends ImageCallResult {
   /** The id of the provider that served. */
   provider: string;
+  /**
+   * Resolves once the attempt log records the serving call's success (never rejects). The runner
+   * waits for it together with the task's completion: on SQLite both then share one commit
+   * (bench/ "sync"), and a waiting client is answered only when both are written.
+   */
+  attemptLogged: Promise<void>;
 }
 
 export interface ProviderRegistry {

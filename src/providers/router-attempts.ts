@@ -30,7 +30,9 @@ export interface AttemptEnd {
 export interface AttemptLog {
   /** The highest attempt number already recorded for the task (0 when none). */
   last(): Promise<number>;
+  /** Records a call's start; resolves once written (never rejects: a failed write goes to onError). */
   start(a: { attempt: number; taskRun: number; provider: string; providerType: string; upstreamModel: string | undefined; startedAt: number }): Promise<void>;
+  /** Records how a call ended, after its start; resolves once written (never rejects). */
   end(attempt: number, e: AttemptEnd): Promise<void>;
 }
 
@@ -62,6 +64,10 @@ const endAttemptQuery = prepared<{ taskId: string; attempt: number; endedAt: num
 );
 
 export function createAttemptLog(db: Executor, taskId: string, onError: (err: unknown) => void): AttemptLog {
+  // Writes go out one after another, so a caller may leave one running (the upstream call starts
+  // while its attempt's row is written) and an end always finds its start's row.
+  let last: Promise<void> = Promise.resolve();
+  const write = (run: () => Promise<unknown>): Promise<void> => (last = last.then(run).then(() => undefined, onError));
   return {
     async last() {
       try {
@@ -72,15 +78,15 @@ export function createAttemptLog(db: Executor, taskId: string, onError: (err: un
         return 0;
       }
     },
-    async start(a) {
-      await startAttemptQuery
-        .execute(db, { taskId, attempt: a.attempt, taskRun: a.taskRun, provider: a.provider, providerType: a.providerType, upstreamModel: a.upstreamModel ?? null, startedAt: a.startedAt })
-        .catch(onError);
+    start(a) {
+      return write(() =>
+        startAttemptQuery.execute(db, { taskId, attempt: a.attempt, taskRun: a.taskRun, provider: a.provider, providerType: a.providerType, upstreamModel: a.upstreamModel ?? null, startedAt: a.startedAt }),
+      );
     },
-    async end(attempt, e) {
-      await endAttemptQuery
-        .execute(db, { taskId, attempt, endedAt: e.endedAt, outcome: e.outcome, errorCode: e.errorCode ?? null, errorMessage: e.errorMessage ?? null, httpStatus: e.httpStatus ?? null })
-        .catch(onError);
+    end(attempt, e) {
+      return write(() =>
+        endAttemptQuery.execute(db, { taskId, attempt, endedAt: e.endedAt, outcome: e.outcome, errorCode: e.errorCode ?? null, errorMessage: e.errorMessage ?? null, httpStatus: e.httpStatus ?? null }),
+      );
     },
   };
 }

@@ -157,13 +157,14 @@ export class ImageRouter implements ProviderRegistry {
         }
         attempt += 1;
         const startedAt = this.now();
-        await log?.start({ attempt, taskRun: task.attempts, provider: provider.id, providerType: provider.type, upstreamModel: target.model ?? entry.model, startedAt });
+        // The call does not wait for its row: the log writes in order (router-attempts.ts).
+        void log?.start({ attempt, taskRun: task.attempts, provider: provider.id, providerType: provider.type, upstreamModel: target.model ?? entry.model, startedAt });
         try {
           const result = await this.callOnce(entry, target, request, inputs, signal, attempt, task.id, progress);
           breaker?.onSuccess();
-          await log?.end(attempt, { outcome: 'succeeded', endedAt: this.now() });
+          const attemptLogged = log?.end(attempt, { outcome: 'succeeded', endedAt: this.now() }) ?? Promise.resolve();
           const shaped = await matchFormat(result.images, request.format, request.compression, provider.id);
-          return { ...result, images: shaped.images, warnings: [...result.warnings, ...shaped.warnings], provider: provider.id };
+          return { ...result, images: shaped.images, warnings: [...result.warnings, ...shaped.warnings], provider: provider.id, attemptLogged };
         } catch (err) {
           if (signal.aborted) {
             breaker?.onNeutral();

@@ -168,7 +168,7 @@ export class TaskRunner {
       const revisedPrompt = images.find((i) => i.revisedPrompt)?.revisedPrompt ?? enhanced?.prompt;
       const blobs = images.map((img, i) => ({ key: keys[i]!, contentType: img.mediaType, size: img.data.byteLength, taskId: task.id, kind: 'result' as const }));
       this.ending = true;
-      done = await deps.service.finish(async (trx) => {
+      const completion = deps.service.finish(async (trx) => {
         await deps.results.record(trx, blobs);
         return store.completeTask(trx, task.id, deps.workerId, {
           result: { images: stored, ...(usage ? { usage } : {}), ...(providerMetadata ? { providerMetadata } : {}), ...(revisedPrompt ? { revisedPrompt } : {}) },
@@ -177,6 +177,7 @@ export class TaskRunner {
           now: deps.clock.now(),
         });
       });
+      [done] = await Promise.all([completion, generated.attemptLogged]);
     } catch (err) {
       await this.discardUnlessCompleted(keys);
       throw err;
