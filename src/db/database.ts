@@ -100,6 +100,14 @@ export function openSqlite(file: string): Db {
   // tenth as many: ~4% of a submit's CPU and more of a synchronous request's in the benchmarks
   // (bench/, README "Performance"). Nothing is less durable: a commit is in the WAL either way.
   database.pragma('wal_autocheckpoint = 10000');
+  // Temporary files in memory. The group commit runs each caller's work in a savepoint of the
+  // outer transaction (src/db/sqlite-driver.ts), and a page a savepoint changes that the group
+  // had changed before is first copied to the statement journal, so the savepoint can be rolled
+  // back alone. With temp files on disk that journal spills to a new file in /var/tmp past 64 KiB:
+  // a create, an unlink and ~8 writes per submit, five times the WAL's own writes under load
+  // (bench/ "submit"). In memory it holds at most the pages of one group (up to 128 callers'
+  // work: a few MB), and it is gone at the commit. Nothing durable lives in temporary files.
+  database.pragma('temp_store = MEMORY');
   const kysely = sqliteKysely(database);
   return {
     kysely,
