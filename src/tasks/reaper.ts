@@ -6,6 +6,8 @@ import type { Db } from '../db/database.js';
 import type { ResultStore } from '../storage/result-store.js';
 import type { TaskService } from './task-service.js';
 import * as store from './task-store.js';
+import { possibleResultKeys } from './task-runner.js';
+import type { Task } from '../core/task.js';
 
 export interface ReaperDeps {
   db: Db;
@@ -28,9 +30,13 @@ export async function reapOnce(deps: ReaperDeps): Promise<{ requeued: number; fa
           message: `The task was interrupted ${task.attempts} times (its worker stopped responding) and was given up.`,
         }, now),
       );
-      if (t) failed++;
+      if (t) {
+        failed++;
+        await discardAbandonedRun(deps, task);
+      }
     } else if (await store.requeueExpired(deps.db.kysely, task, now)) {
       requeued++;
+      await discardAbandonedRun(deps, task);
     }
   }
   if (requeued > 0) deps.service.events.notifyQueued();
@@ -43,6 +49,16 @@ export async function reapOnce(deps: ReaperDeps): Promise<{ requeued: number; fa
   const swept = await deps.results.sweep();
   if (requeued + failed + swept > 0) deps.log.info({ requeued, failed, swept }, 'reaper pass');
   return { requeued, failed, swept };
+}
+
+/**
+ * Deletes the images a run whose worker died may have stored without completing (their rows in
+ * the blobs table come only with a completion, so the retention sweep would never find them).
+ * The task has been taken back by compare-and-set: should that worker still be alive, its
+ * completion is refused, and it would discard these images itself.
+ */
+async function discardAbandonedRun(deps: ReaperDeps, task: Task): Promise<void> {
+  await deps.results.discard(possibleResultKeys(task)).catch((err: unknown) => deps.log.error({ err, taskId: task.id }, 'could not delete the images of an abandoned run'));
 }
 
 /** Runs reapOnce on a jittered interval (so many processes do not all reap at the same moment). */

@@ -27,6 +27,19 @@ export function resultKey(task: Pick<Task, 'id' | 'attempts' | 'createdAt'>, ind
   return `results/${day}/${task.id}-${task.attempts}-${index}.${extensionFor(mediaType)}`;
 }
 
+/**
+ * Every key a run of `task` (its attempt `task.attempts`) may have stored its images under, in
+ * any format. Their blobs rows are written only by a completion, so the reaper deletes these
+ * when it takes back a task whose worker died between storing images and completing.
+ */
+export function possibleResultKeys(task: Pick<Task, 'id' | 'attempts' | 'createdAt' | 'request'>): string[] {
+  const keys: string[] = [];
+  for (let i = 0; i < task.request.n; i++) {
+    for (const mediaType of ['image/png', 'image/jpeg', 'image/webp', 'application/octet-stream']) keys.push(resultKey(task, i, mediaType));
+  }
+  return keys;
+}
+
 export type StopReason = 'cancelled' | 'lost' | 'timeout' | 'shutdown';
 
 export class StopSignal extends Error {

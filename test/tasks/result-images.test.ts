@@ -10,7 +10,9 @@ import { defaultRequest } from '../../src/core/generation-request.js';
 import type { Task } from '../../src/core/task.js';
 import { createLocalProvider } from '../../src/providers/local/local-image-provider.js';
 import { singleProviderRegistry, type ProviderRegistry } from '../../src/providers/provider-registry.js';
-import { getTask } from '../../src/tasks/task-store.js';
+import { getTask, insertTask } from '../../src/tasks/task-store.js';
+import { reapOnce } from '../../src/tasks/reaper.js';
+import { resultKey } from '../../src/tasks/task-runner.js';
 import { pgUnavailable } from '../helpers/backends.js';
 import { eventually, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -84,6 +86,31 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       } finally {
         afterGenerate = undefined;
       }
+    });
+
+    it('the images of a run whose worker died before completing are deleted when the reaper takes the task back', async () => {
+      const now = Date.now() - 60_000;
+      const request = defaultRequest({ model: 'gpt-image-1', prompt: 'left behind', n: 2, size: { width: 256, height: 256 } });
+      const task = await insertTask(s.server.db.kysely, {
+        id: `task-result-images-${engine}-dead`,
+        ownerId: 'internal',
+        dialect: 'openai',
+        request,
+        params: {},
+        maxAttempts: 3,
+        claimedBy: { workerId: 'a-worker-that-died', leaseMs: 1000 },
+        now,
+      });
+      // What the dead run got done: its images stored, no completion.
+      const left = [resultKey(task, 0, 'image/png'), resultKey(task, 1, 'image/png')];
+      for (const key of left) await s.server.results.put(key, new Uint8Array([1, 2, 3]), 'image/png', 'result');
+      assert.deepEqual(filesOf(task.id).sort(), left.sort());
+      await reapOnce({ db: s.server.db, service: s.server.service, results: s.server.results, clock: { now: () => Date.now() }, taskTimeoutMs: 600_000, log: { info() {}, error() {} } });
+      // The server's own worker may run the task again meanwhile: its images carry the next attempt.
+      const abandoned = () => filesOf(task.id).filter((f) => f.includes(`${task.id}-1-`));
+      await eventually(async () => abandoned().length === 0, 10_000, 'the abandoned images to go');
+      assert.deepEqual(abandoned(), []);
+      assert.ok((await s.server.results.bytes(left[0]!)) === undefined, 'not served from memory either');
     });
   });
 }
