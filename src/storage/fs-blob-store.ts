@@ -28,21 +28,18 @@ interface FileOps {
   mkdir(dir: string): unknown;
   writeFile(file: string, data: Uint8Array): unknown;
   rename(from: string, to: string): unknown;
-  rm(file: string): Promise<unknown>;
 }
 
 const asyncOps: FileOps = {
   mkdir: (dir) => fsp.mkdir(dir, { recursive: true }),
   writeFile: (file, data) => fsp.writeFile(file, data),
   rename: (from, to) => fsp.rename(from, to),
-  rm: (file) => fsp.rm(file, { force: true }),
 };
 
 const syncOps: FileOps = {
   mkdir: (dir) => fs.mkdirSync(dir, { recursive: true }),
   writeFile: (file, data) => fs.writeFileSync(file, data),
   rename: (from, to) => fs.renameSync(from, to),
-  rm: asyncOps.rm,
 };
 
 export function createFsBlobStore(root: string): BlobStore {
@@ -79,7 +76,7 @@ export function createFsBlobStore(root: string): BlobStore {
         }
         await io.rename(tmp, file);
       } catch (err) {
-        await asyncOps.rm(tmp).catch(() => {});
+        await fsp.rm(tmp, { force: true }).catch(() => {});
         unavailable(err);
       }
     },

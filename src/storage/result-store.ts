@@ -17,6 +17,9 @@ export function extensionFor(mediaType: string): string {
   return EXT[mediaType] ?? 'bin';
 }
 
+/** Every extension extensionFor gives. */
+export const EXTENSIONS: readonly string[] = [...Object.values(EXT), 'bin'];
+
 export interface ResultStoreOptions {
   retentionSeconds: number;
   linkTtlSeconds: number;

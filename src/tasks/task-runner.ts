@@ -8,8 +8,8 @@ import type { Clock } from '../core/clock.js';
 import type { Db } from '../db/database.js';
 import type { InputImage, InputMask, ProgressUpdate } from '../providers/spec.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
-import type { ResultStore } from '../storage/result-store.js';
-import { extensionFor } from '../storage/result-store.js';
+import type { BlobRecord, ResultStore } from '../storage/result-store.js';
+import { EXTENSIONS, extensionFor } from '../storage/result-store.js';
 import type { TaskService } from './task-service.js';
 import type { PromptEnhancer } from '../enhance/prompt-enhancer.js';
 import * as store from './task-store.js';
@@ -23,8 +23,12 @@ import type { IntakeLimits } from '../intake/limits.js';
  * keeps a retry's images apart from an abandoned run's.
  */
 export function resultKey(task: Pick<Task, 'id' | 'attempts' | 'createdAt'>, index: number, mediaType: string): string {
+  return keyFor(task, index, extensionFor(mediaType));
+}
+
+function keyFor(task: Pick<Task, 'id' | 'attempts' | 'createdAt'>, index: number, extension: string): string {
   const day = new Date(task.createdAt).toISOString().slice(0, 10);
-  return `results/${day}/${task.id}-${task.attempts}-${index}.${extensionFor(mediaType)}`;
+  return `results/${day}/${task.id}-${task.attempts}-${index}.${extension}`;
 }
 
 /**
@@ -33,11 +37,7 @@ export function resultKey(task: Pick<Task, 'id' | 'attempts' | 'createdAt'>, ind
  * when it takes back a task whose worker died between storing images and completing.
  */
 export function possibleResultKeys(task: Pick<Task, 'id' | 'attempts' | 'createdAt' | 'request'>): string[] {
-  const keys: string[] = [];
-  for (let i = 0; i < task.request.n; i++) {
-    for (const mediaType of ['image/png', 'image/jpeg', 'image/webp', 'application/octet-stream']) keys.push(resultKey(task, i, mediaType));
-  }
-  return keys;
+  return Array.from({ length: task.request.n }, (_, i) => EXTENSIONS.map((ext) => keyFor(task, i, ext))).flat();
 }
 
 export type StopReason = 'cancelled' | 'lost' | 'timeout' | 'shutdown';
@@ -173,13 +173,15 @@ export class TaskRunner {
     let done: Task | undefined;
     try {
       const stored: StoredImage[] = [];
+      const blobs: BlobRecord[] = [];
       for (const [i, img] of images.entries()) {
-        await deps.results.put(keys[i]!, img.data, img.mediaType, 'result');
-        stored.push({ key: keys[i]!, mediaType: img.mediaType, width: img.width, height: img.height, ...(img.revisedPrompt ? { revisedPrompt: img.revisedPrompt } : {}) });
+        const key = keys[i]!;
+        await deps.results.put(key, img.data, img.mediaType, 'result');
+        stored.push({ key, mediaType: img.mediaType, width: img.width, height: img.height, ...(img.revisedPrompt ? { revisedPrompt: img.revisedPrompt } : {}) });
+        blobs.push({ key, contentType: img.mediaType, size: img.data.byteLength, taskId: task.id, kind: 'result' });
       }
       signal.throwIfAborted();
       const revisedPrompt = images.find((i) => i.revisedPrompt)?.revisedPrompt ?? enhanced?.prompt;
-      const blobs = images.map((img, i) => ({ key: keys[i]!, contentType: img.mediaType, size: img.data.byteLength, taskId: task.id, kind: 'result' as const }));
       this.ending = true;
       const completion = deps.service.finish(async (trx) => {
         await deps.results.record(trx, blobs);
@@ -207,8 +209,8 @@ export class TaskRunner {
    */
   private async discardUnlessCompleted(keys: string[]): Promise<void> {
     const { deps, task } = this;
-    const now = await store.getTask(deps.db.kysely, task.id).catch(() => undefined);
-    if (!now || now.result?.images.some((img) => keys.includes(img.key))) return;
+    const stored = await store.getTask(deps.db.kysely, task.id).catch(() => undefined);
+    if (!stored || stored.result?.images.some((img) => keys.includes(img.key))) return;
     await deps.results.discard(keys).catch((err: unknown) => deps.log.warn({ err }, 'could not delete the images of a task that did not complete'));
   }
 

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { defaultRequest } from '../../src/core/generation-request.js';
 import type { Task } from '../../src/core/task.js';
+import { systemClock } from '../../src/core/clock.js';
 import { createLocalProvider } from '../../src/providers/local/local-image-provider.js';
 import { singleProviderRegistry, type ProviderRegistry } from '../../src/providers/provider-registry.js';
 import { getTask, insertTask } from '../../src/tasks/task-store.js';
@@ -105,7 +106,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const left = [resultKey(task, 0, 'image/png'), resultKey(task, 1, 'image/png')];
       for (const key of left) await s.server.results.put(key, new Uint8Array([1, 2, 3]), 'image/png', 'result');
       assert.deepEqual(filesOf(task.id).sort(), left.sort());
-      await reapOnce({ db: s.server.db, service: s.server.service, results: s.server.results, clock: { now: () => Date.now() }, taskTimeoutMs: 600_000, log: { info() {}, error() {} } });
+      await reapOnce({ db: s.server.db, service: s.server.service, results: s.server.results, clock: systemClock, taskTimeoutMs: 600_000, log: { info() {}, error() {} } });
       // The server's own worker may run the task again meanwhile: its images carry the next attempt.
       const abandoned = () => filesOf(task.id).filter((f) => f.includes(`${task.id}-1-`));
       await eventually(async () => abandoned().length === 0, 10_000, 'the abandoned images to go');
