@@ -12,10 +12,12 @@ import { BENCH_KEY, freshDatabase, profileRun, startEaselChild } from '../lib/ea
 import { checkLoad, load, median, type LoadResult } from '../lib/load.js';
 import { NotAvailable, withCleanup, type Scenario } from '../lib/scenario.js';
 
-const UPSTREAM_KEY_ENV = 'EASEL_BENCH_UPSTREAM_KEY';
+export const UPSTREAM_KEY_ENV = 'EASEL_BENCH_UPSTREAM_KEY';
 const MODEL = 'gpt-image-1';
+/** The sync request: an OpenAI model, so the OpenAI dialect answers it synchronously. */
+export const SYNC_BODY = JSON.stringify({ model: MODEL, prompt: 'a small green square', size: '1024x1024', quality: 'low' });
 
-function routingYaml(upstreamUrl: string): string {
+export function routingYaml(upstreamUrl: string): string {
   return [
     'providers:',
     '  - id: upstream',
@@ -60,7 +62,7 @@ export const syncScenario: Scenario = {
       defer(() => proxy.stop());
 
       const path_ = '/v1/images/generations';
-      const body = JSON.stringify({ model: MODEL, prompt: 'a small green square', size: '1024x1024', quality: 'low' });
+      const body = SYNC_BODY;
       const headers = { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' };
       const probe = await fetch(server.ready.url + path_, { method: 'POST', headers, body });
       const answer = await probe.text();

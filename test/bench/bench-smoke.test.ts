@@ -11,11 +11,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CATALOGUE, type RunReport } from '../../bench/lib/report.js';
 
-const RUN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/run.js');
+const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench');
+const ROOT = path.resolve(BENCH, '../..');
 
-function runBench(args: string[]): Promise<{ code: number | null; output: string }> {
+function runBench(args: string[], script = 'run.js'): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(BENCH, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -62,5 +63,42 @@ describe('npm run bench -- --quick', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('npm run bench:compare -- <other> --quick', () => {
+  it('loads two builds in turn (here this checkout against itself) and reports both sides', { timeout: 300_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-compare-smoke-'));
+    const out = path.join(dir, 'compare.json');
+    try {
+      const { code, output } = await runBench([ROOT, '--quick', '--only', 'submit', '--rounds', '3', '--out', out], 'compare.js');
+      assert.equal(code, 0, output);
+      const report = JSON.parse(fs.readFileSync(out, 'utf8'));
+      assert.equal(report.other.dir, ROOT);
+      assert.deepEqual(Object.keys(report.measures), ['submit']);
+      const submit = report.measures.submit;
+      assert.equal(submit.status, 'ok', submit.reason);
+      assert.equal(submit.rounds.length, 3);
+      for (const side of ['this', 'other']) {
+        assert.ok(submit[side].rps > 0, `${side} answered`);
+        for (const round of submit.rounds) assert.ok(round[side].ok > 0 && round[side].non2xx === 0, `${side}: every answer a 2xx`);
+      }
+      assert.ok(submit.rpsRatio > 0);
+      assert.match(output, /this\/other req\/s/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says what is wrong with its arguments', async () => {
+    const unknown = await runBench([ROOT, '--only', 'nope'], 'compare.js');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.output, /unknown measure "nope"; known: submit, poll/);
+    const missing = await runBench([], 'compare.js');
+    assert.equal(missing.code, 2);
+    assert.match(missing.output, /which build to compare with\?/);
+    const neither = await runBench(['no-such-dir-or-revision-xyz', '--quick'], 'compare.js');
+    assert.equal(neither.code, 2);
+    assert.match(neither.output, /"no-such-dir-or-revision-xyz" is neither a directory holding an easel checkout nor a git revision/);
   });
 });
