@@ -13,7 +13,7 @@ import type { Task } from '../core/task.js';
 import type { Engine } from '../db/database.js';
 import type { Clock } from '../core/clock.js';
 import type { Executor, NewTask } from '../tasks/task-store.js';
-import type { TaskService } from '../tasks/task-service.js';
+import type { SubmitBatch, TaskService } from '../tasks/task-service.js';
 import { rowToKey } from './api-keys.js';
 import { lockKey } from './key-lock.js';
 import { appendEntry, appendTaskEntryOnce, balanceMicro, DAY_MS, fromMicro, imagesUsedSince, startOfUtcDay } from './ledger.js';
@@ -43,11 +43,12 @@ export async function countOpenTasks(trx: Executor, ownerId: string): Promise<nu
   return Number(r.n);
 }
 
-export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDeps): Promise<void> {
+export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDeps, batch: SubmitBatch): Promise<void> {
   const perImage = microPricePerImage(task.request, deps.pricing);
   const hold = perImage * task.request.n;
   task.creditsReserved = hold / MICRO;
-  const row = await lockKey(trx, deps.engine, task.ownerId);
+  // Locked once per batch: the lock holds until the batch's transaction ends.
+  const row = await batch.once(`key:${task.ownerId}`, () => lockKey(trx, deps.engine, task.ownerId));
   if (!row) return; // not an API key's task (internal use): nothing to bill
   // Revoked while this request was on its way in: refused like any later request.
   if (row.revoked_at !== null) throw new EaselError('unauthorized', 'Invalid or revoked API key.');
@@ -123,6 +124,6 @@ export async function settleTask(trx: Executor, task: Task, now: number): Promis
  * a callback must only go out once the task has been settled.
  */
 export function installBilling(service: TaskService, deps: BillingDeps): void {
-  service.onSubmit((trx, task) => holdCredits(trx, task, deps));
+  service.onSubmit((trx, task, batch) => holdCredits(trx, task, deps, batch));
   service.onTerminal((trx, task) => settleTask(trx, task, deps.clock.now()));
 }

@@ -13,6 +13,15 @@ import type { Executor, NewTask } from './task-store.js';
 import type { TaskEventBus } from './task-events.js';
 import { findIdempotencyRecord, matchIdempotency, recordIdempotencyKey } from '../accounts/idempotency-store.js';
 
+type Outcome = { task: Task } | { error: unknown };
+
+/** A submit of a batch was refused; the batch's transaction is rolled back because of it. */
+class RefusedInBatch extends Error {
+  constructor(readonly error: unknown) {
+    super('a submit of the batch was refused');
+  }
+}
+
 interface PendingInsert {
   task: NewTask;
   resolve(task: Task): void;
@@ -47,8 +56,33 @@ export interface SubmitOptions {
 /** Submits written in one transaction at most; a larger crowd waits for the next. */
 const MAX_SUBMIT_BATCH = 256;
 
+/**
+ * What the submits of one batch share. `once` computes a value the first time a batch asks for
+ * it and hands the same promise to the rest of the batch: a row locked for the whole transaction
+ * (an API key's), which later submits of the batch need not lock again. When the batch is written
+ * again with a savepoint per submit, nothing is shared: a savepoint rolled back gives back the
+ * locks taken inside it.
+ */
+export interface SubmitBatch {
+  once<T>(key: string, compute: () => Promise<T>): Promise<T>;
+}
+
 /** Runs inside the submit transaction before the insert; may throw to refuse (e.g. short credit). */
-export type SubmitHook = (trx: Executor, task: NewTask) => Promise<void>;
+export type SubmitHook = (trx: Executor, task: NewTask, batch: SubmitBatch) => Promise<void>;
+
+/** For the batch written with savepoints: every submit computes its own. */
+const UNSHARED: SubmitBatch = { once: (_key, compute) => compute() };
+
+function sharedBatch(): SubmitBatch {
+  const values = new Map<string, Promise<unknown>>();
+  return {
+    once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+      let value = values.get(key) as Promise<T> | undefined;
+      if (value === undefined) values.set(key, (value = compute()));
+      return value;
+    },
+  };
+}
 /** Runs inside the transaction that moved a task to a terminal state. */
 export type TerminalHook = (trx: Executor, task: Task) => Promise<void>;
 
@@ -109,8 +143,9 @@ export class TaskService {
 
   /**
    * Group commit: submits that arrive in the same turn of the event loop are written in one
-   * transaction, each inside a savepoint of its own, so one that is refused (short credit, a
-   * repeated Idempotency-Key) is rolled back alone and the others go in. A commit is the largest
+   * transaction. When one is refused (short credit, a repeated Idempotency-Key), the batch is
+   * written again with each submit inside a savepoint of its own, so the refused one is rolled
+   * back alone and the others go in. A commit is the largest
    * cost of a submit on both engines (SQLite writes every page the transaction touched to its
    * WAL; PostgreSQL flushes its WAL to disk), and a batch pays it once (bench/, README
    * "Performance"). A submit that arrives while a batch is being written waits for the next one.
@@ -134,26 +169,12 @@ export class TaskService {
     const batch = this.pending.splice(0, MAX_SUBMIT_BATCH);
     if (batch.length === 0) return;
     this.batchRunning = true;
-    const outcomes: Array<{ task: Task } | { error: unknown }> = [];
     try {
-      await this.db.kysely.transaction().execute(async (trx) => {
-        outcomes.length = 0;
-        if (batch.length === 1) {
-          outcomes.push({ task: await this.insertOne(trx, batch[0]!.task) });
-          return;
-        }
-        for (const [i, p] of batch.entries()) {
-          const savepoint = sql.raw(`submit_${i}`);
-          await sql`savepoint ${savepoint}`.execute(trx);
-          try {
-            outcomes.push({ task: await this.insertOne(trx, p.task) });
-            await sql`release savepoint ${savepoint}`.execute(trx);
-          } catch (error) {
-            await sql`rollback to savepoint ${savepoint}`.execute(trx);
-            await sql`release savepoint ${savepoint}`.execute(trx);
-            outcomes.push({ error });
-          }
-        }
+      const outcomes = await this.insertAll(batch).catch((err: unknown) => {
+        // One was refused and took the whole transaction with it: write them again, each in a
+        // savepoint of its own. A transaction that failed by itself fails again here.
+        if (batch.length > 1 && err instanceof RefusedInBatch) return this.insertEachInSavepoint(batch);
+        throw err instanceof RefusedInBatch ? err.error : err;
       });
       for (const [i, p] of batch.entries()) {
         const o = outcomes[i]!;
@@ -170,8 +191,48 @@ export class TaskService {
     }
   }
 
-  private async insertOne(trx: Executor, task: NewTask): Promise<Task> {
-    for (const hook of this.submitHooks) await hook(trx, task);
+  /**
+   * The batch in one transaction, with nothing in between: refusals are rare (short credit, a
+   * repeated Idempotency-Key), and on PostgreSQL a savepoint and its release are two more round
+   * trips per submit, two of the five a submit made (bench/ "postgres").
+   */
+  private insertAll(batch: PendingInsert[]): Promise<Outcome[]> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      const tasks: Outcome[] = [];
+      const shared = sharedBatch();
+      for (const p of batch) {
+        try {
+          tasks.push({ task: await this.insertOne(trx, p.task, shared) });
+        } catch (error) {
+          throw new RefusedInBatch(error);
+        }
+      }
+      return tasks;
+    });
+  }
+
+  /** The batch again, each submit in a savepoint: a refused one is rolled back alone. */
+  private insertEachInSavepoint(batch: PendingInsert[]): Promise<Outcome[]> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      const outcomes: Outcome[] = [];
+      for (const [i, p] of batch.entries()) {
+        const savepoint = sql.raw(`submit_${i}`);
+        await sql`savepoint ${savepoint}`.execute(trx);
+        try {
+          outcomes.push({ task: await this.insertOne(trx, p.task, UNSHARED) });
+          await sql`release savepoint ${savepoint}`.execute(trx);
+        } catch (error) {
+          await sql`rollback to savepoint ${savepoint}`.execute(trx);
+          await sql`release savepoint ${savepoint}`.execute(trx);
+          outcomes.push({ error });
+        }
+      }
+      return outcomes;
+    });
+  }
+
+  private async insertOne(trx: Executor, task: NewTask, batch: SubmitBatch): Promise<Task> {
+    for (const hook of this.submitHooks) await hook(trx, task, batch);
     const t = await store.insertTask(trx, task);
     if (task.idempotency) await recordIdempotencyKey(trx, { ownerId: task.ownerId, ...task.idempotency, taskId: t.id, now: task.now });
     return t;

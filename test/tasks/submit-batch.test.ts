@@ -1,0 +1,102 @@
+// Submits that arrive in the same turn share one transaction (TaskService's group commit). A
+// batch goes in whole when nobody is refused; when one is (by a submit hook, or by the database
+// itself, which on PostgreSQL aborts the whole transaction), the others still go in and only the
+// refused one learns why. On SQLite and PostgreSQL.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { backends } from '../helpers/backends.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { defaultRequest } from '../../src/core/generation-request.js';
+import { EaselError } from '../../src/core/errors.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { Db } from '../../src/db/database.js';
+import { TaskService } from '../../src/tasks/task-service.js';
+import { createLocalEventBus } from '../../src/tasks/task-events.js';
+
+for (const backend of await backends()) {
+  describe(`a batch of submits on ${backend.name}`, { skip: backend.skip }, () => {
+    let db: Db;
+    let cleanup: () => Promise<void>;
+    let service: TaskService;
+    let hookCalls = 0;
+    let computed = 0;
+
+    before(async () => {
+      const opened = await backend.open();
+      db = opened.db;
+      cleanup = opened.cleanup;
+      await migrateToLatest(db);
+      service = new TaskService(db, createLocalEventBus(), systemClock);
+      // Refuses prompts that ask for it, and writes a row of its own for the others, the way
+      // the credit hold does: that row must go or stay with its task.
+      service.onSubmit(async (trx, task, batch) => {
+        hookCalls++;
+        await batch.once('shared', async () => ++computed);
+        if (task.request.prompt.includes('refuse')) throw new EaselError('insufficient_credits', `refused: ${task.request.prompt}`);
+        await trx.insertInto('credit_ledger').values({ id: `hold-${task.id}`, key_id: task.ownerId, kind: 'hold', amount: -1, task_id: task.id, model: task.request.model, images: 1, note: null, created_at: task.now }).execute();
+      });
+    });
+    after(async () => cleanup());
+
+    let n = 0;
+    const submit = (prompt: string, id = `task-batch-${backend.name}-${++n}`) =>
+      service.submit({ id, ownerId: `owner-${backend.name}`, dialect: 'unified', request: defaultRequest({ model: 'gpt-4o-image', prompt }), params: {}, maxAttempts: 3 });
+    const settle = <T>(promises: Array<Promise<T>>) => Promise.allSettled(promises);
+    const stored = async (ids: string[]) => {
+      const tasks = await db.kysely.selectFrom('tasks').select('id').where('id', 'in', ids).execute();
+      const holds = await db.kysely.selectFrom('credit_ledger').select('task_id').where('task_id', 'in', ids).execute();
+      return { tasks: tasks.map((r) => r.id).sort(), holds: holds.map((r) => r.task_id!).sort() };
+    };
+
+    it('goes in whole when nobody is refused, each hook run once', async () => {
+      hookCalls = 0;
+      const results = await settle(Array.from({ length: 6 }, (_, i) => submit(`fine ${i}`)));
+      assert.ok(results.every((r) => r.status === 'fulfilled'));
+      const ids = results.map((r) => (r as PromiseFulfilledResult<{ id: string }>).value.id);
+      assert.deepEqual(await stored(ids), { tasks: [...ids].sort(), holds: [...ids].sort() });
+      assert.equal(hookCalls, 6);
+    });
+
+    it('a submit a hook refuses is rolled back alone; the others and their rows go in', async () => {
+      const prompts = ['first', 'refuse me', 'third', 'refuse me too', 'fifth'];
+      const results = await settle(prompts.map((p) => submit(p)));
+      const ok = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ id: r.value.id, prompt: prompts[i] }] : []));
+      assert.deepEqual(ok.map((o) => o.prompt), ['first', 'third', 'fifth']);
+      for (const [i, r] of results.entries()) {
+        if (!prompts[i]!.includes('refuse')) continue;
+        assert.equal(r.status, 'rejected');
+        assert.equal(((r as PromiseRejectedResult).reason as EaselError).message, `refused: ${prompts[i]}`);
+      }
+      const ids = ok.map((o) => o.id);
+      const refusedIds = [`task-batch-${backend.name}-${n - 3}`, `task-batch-${backend.name}-${n - 1}`];
+      assert.deepEqual(await stored([...ids, ...refusedIds]), { tasks: [...ids].sort(), holds: [...ids].sort() });
+    });
+
+    it('an insert the database refuses (a task id taken) fails alone, though it aborted the transaction', async () => {
+      const taken = (await submit('the original')).id;
+      const results = await settle([submit('before'), submit('a copy', taken), submit('after')]);
+      assert.equal(results[0]!.status, 'fulfilled');
+      assert.equal(results[1]!.status, 'rejected');
+      assert.equal(results[2]!.status, 'fulfilled');
+      const ids = [results[0], results[2]].map((r) => (r as PromiseFulfilledResult<{ id: string }>).value.id);
+      assert.deepEqual(await stored(ids), { tasks: [...ids].sort(), holds: [...ids].sort() });
+      const original = await db.kysely.selectFrom('tasks').select('request').where('id', '=', taken).executeTakeFirstOrThrow();
+      assert.match(original.request, /the original/);
+    });
+
+    it('shares what a batch computes once, except when it is written again with a savepoint per submit', async () => {
+      computed = 0;
+      await Promise.all(Array.from({ length: 4 }, (_, i) => submit(`shared ${i}`)));
+      assert.equal(computed, 1, 'once for the batch');
+      computed = 0;
+      await settle(['one', 'two', 'refuse three', 'four'].map((p) => submit(p)));
+      // The first pass computed it once before the refusal; the second, once per submit (a
+      // rolled-back savepoint would have given back a lock taken inside it).
+      assert.equal(computed, 1 + 4);
+    });
+
+    it('a lone submit that is refused gets its own error, not a wrapper', async () => {
+      await assert.rejects(submit('refuse the lone one'), (err: EaselError) => err.message === 'refused: refuse the lone one');
+    });
+  });
+}
