@@ -133,7 +133,9 @@ export class ImageRouter implements ProviderRegistry {
     }
 
     const log: AttemptLog | undefined = call.db ? createAttemptLog(call.db, task.id, (err) => this.options.log?.warn({ err, taskId: task.id }, 'writing the attempt log failed')) : undefined;
-    let attempt = log ? await log.last() : Math.max(0, task.attempts - 1);
+    // Numbering goes on from earlier runs of the task (a worker that died mid-call). Its first
+    // run has none to ask about: one read fewer per task.
+    let attempt = log && task.attempts > 1 ? await log.last() : Math.max(0, task.attempts - 1);
     let best = 0;
     const progress = (u: ProgressUpdate) => {
       if (signal.aborted) return;
