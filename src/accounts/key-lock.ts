@@ -11,7 +11,7 @@ import { prepared } from '../db/prepared.js';
 
 export async function lockKey(trx: Executor, engine: Engine, keyId: string): Promise<Selectable<ApiKeysTable> | undefined> {
   if (engine === 'postgres') {
-    return trx.selectFrom('api_keys').selectAll().where('id', '=', keyId).forUpdate().executeTakeFirst();
+    return keyByIdForUpdate.first(trx, { keyId });
   }
   // SQLite transactions start with BEGIN IMMEDIATE (src/db/database.ts), so this transaction
   // already holds the database's write lock: reading is enough. (This used to write the key row
@@ -20,4 +20,5 @@ export async function lockKey(trx: Executor, engine: Engine, keyId: string): Pro
   return keyById.first(trx, { keyId });
 }
 
+const keyByIdForUpdate = prepared<{ keyId: string }, Selectable<ApiKeysTable>>((p) => (db) => db.selectFrom('api_keys').selectAll().where('id', '=', p.keyId).forUpdate());
 const keyById = prepared<{ keyId: string }, Selectable<ApiKeysTable>>((p) => (db) => db.selectFrom('api_keys').selectAll().where('id', '=', p.keyId));
