@@ -160,6 +160,26 @@ describe(`routing end to end on ${engine} (config file → fake OpenAI → local
     assert.equal(attempts.body.provider, 'offline');
   });
 
+  it('a call that runs long shows as running while it runs, and keeps one row when it ends', async () => {
+    fake.fail('/v1/images', { hang: true });
+    const res = await s.api('POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: 'a long wait' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const attemptsOf = async () => (await s.api('GET', `/v1/tasks/${res.body.id}/attempts`)).body.data.map((a: any) => [a.attempt, a.provider, a.outcome, a.ended_at === null]);
+    // Calls that end within START_ROW_DELAY_MS (500 ms) are written whole when they end; this
+    // one hangs, so its row appears while it runs (when exactly is not asserted: no timed tests).
+    await eventually(async () => fake.to('/v1/images').length === 1, 10_000, 'the upstream call');
+    assert.deepEqual(await eventually(async () => {
+      const rows = await attemptsOf();
+      return rows.length > 0 ? rows : undefined;
+    }, 5_000, 'the running row'), [[1, 'primary', 'running', true]]);
+    const cancelled = await s.api('POST', `/v1/tasks/${res.body.id}/cancel`);
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.deepEqual(await eventually(async () => {
+      const rows = await attemptsOf();
+      return rows[0]?.[2] === 'running' ? undefined : rows;
+    }, 5_000, 'the call to end'), [[1, 'primary', 'cancelled', false]]);
+  });
+
   it('shows attempts only to the task\'s owner, and answers bad ids', async () => {
     const res = await s.api('POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: 'mine' });
     await waitDone(s, res.body.id);
