@@ -5,7 +5,7 @@ import type { Selectable } from 'kysely';
 import { EaselError } from '../core/errors.js';
 import type { Db } from '../db/database.js';
 import type { ApiKeysTable } from '../db/schema.js';
-import { createApiKey, rowToKey, type ApiKey, type KeyLimits } from './api-keys.js';
+import { createApiKey, forgetRecentKeys, rowToKey, type ApiKey, type KeyLimits } from './api-keys.js';
 import { lockKey } from './key-lock.js';
 import { appendEntry, balanceMicro, balancesMicro, fromMicro, listEntries, openHoldsMicro, toMicro, type LedgerEntry } from './ledger.js';
 
@@ -132,13 +132,19 @@ export async function updateKey(db: Db, id: string, s: KeySettings, now: number)
     }
     if (Object.keys(set).length > 0) await trx.updateTable('api_keys').set(set).where('id', '=', id).execute();
   });
+  forgetRecentKeys(db.kysely);
   return getKeyView(db, id);
 }
 
-/** Revokes a key at once (every request reads the key row). Revoking twice is harmless. */
+/**
+ * Revokes a key: at once in this process and for every submit anywhere (a submit reads its key's
+ * row under lock), within a second for other requests to other PostgreSQL-backed processes
+ * (src/http/auth.ts). Revoking twice is harmless.
+ */
 export async function revokeKey(db: Db, id: string, now: number): Promise<KeyView> {
   await row(db, id);
   await db.kysely.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  forgetRecentKeys(db.kysely);
   return getKeyView(db, id);
 }
 

@@ -121,7 +121,7 @@ export function registerKeyCommands(keys: Command, deps: KeysCliDeps): void {
 
   keys
     .command('revoke <id>')
-    .description('revoke a key; it is refused at once')
+    .description('revoke a key; submits are refused at once, other requests within a second')
     .option('--json', 'machine-readable output')
     .action(
       run(async (db, id: string, o: { json?: boolean }) => {

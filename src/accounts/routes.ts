@@ -107,7 +107,7 @@ export function accountRoutes(deps: AccountRoutesDeps) {
 
     app.delete<{ Params: Static<typeof KeyParams> }>(
       '/admin/keys/:id',
-      { ...cfg, schema: { tags: ['admin'], summary: 'Revoke a key (refused at once, everywhere)', params: KeyParams } },
+      { ...cfg, schema: { tags: ['admin'], summary: 'Revoke a key (refused at once here and by every submit; within a second by other PostgreSQL-backed processes)', params: KeyParams } },
       async (request) => {
         requireAdmin(request);
         return revokeKey(ctx.db, request.params.id, now());

@@ -11,14 +11,22 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
+/**
+ * How long a PostgreSQL-backed process trusts a key it read (a revocation or a change of limits
+ * made by another process counts after at most this long; one made here counts at once). A
+ * submit still reads its key's row under lock and refuses a revoked key at once.
+ */
+export const PG_KEY_CACHE_MS = 1000;
+
 export function registerAuth(app: FastifyInstance, ctx: AppContext): void {
   app.decorateRequest('apiKey', undefined);
+  const lookup = { cacheMs: ctx.db.engine === 'postgres' ? PG_KEY_CACHE_MS : 0 };
   const authenticate = async (request: FastifyRequest) => {
     const token = bearerToken(request);
     if (!token) {
       throw new EaselError('unauthorized', 'Missing API key: send it as "Authorization: Bearer <key>".');
     }
-    const key = await findActiveKey(ctx.db.kysely, token);
+    const key = await findActiveKey(ctx.db.kysely, token, lookup);
     if (!key) throw new EaselError('unauthorized', 'Invalid or revoked API key.');
     request.apiKey = key;
   };

@@ -3,7 +3,7 @@
 // and every mistake answered in seed 002's envelope.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { eventually, startTestServer, type TestServer } from '../helpers/server.js';
 import { pgUnavailable } from '../helpers/backends.js';
 import { apiAs, assertUnifiedError, makeKey } from './accounts-helpers.js';
 
@@ -82,6 +82,21 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assertUnifiedError(await s.api('PATCH', `/admin/keys/${k.id}`, { name: 'back' }), 409, 'conflict_error', /revoked/);
       assert.ok(!(await s.api('GET', '/admin/keys')).body.data.some((x: any) => x.id === k.id), 'revoked keys are hidden by default');
       assert.ok((await s.api('GET', '/admin/keys?include_revoked=true')).body.data.some((x: any) => x.id === k.id));
+    });
+
+    it('a key revoked by another process: refused at once for submits, and within a second (PostgreSQL) for the rest', async () => {
+      const k = await makeKey(s, {});
+      assert.equal((await k.api('GET', '/v1/usage')).status, 200); // read, and kept on PostgreSQL
+      // Another process (another API server, `easel keys revoke`) writes the row; this one was not told.
+      await s.server.db.kysely.updateTable('api_keys').set({ revoked_at: Date.now() }).where('id', '=', k.id).execute();
+      const submit = await k.api('POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: 'after the revocation' });
+      assertUnifiedError(submit, 401, 'authentication_error', /revoked/);
+      const tasks = await s.server.db.kysely.selectFrom('tasks').select('id').where('owner_id', '=', k.id).execute();
+      assert.deepEqual(tasks, [], 'nothing was accepted');
+      // Other requests: at once on SQLite, which reads the key every time; within a second on
+      // PostgreSQL (src/http/auth.ts).
+      if (engine === 'sqlite') assertUnifiedError(await k.api('GET', '/v1/usage'), 401, 'authentication_error', /revoked/);
+      else await eventually(async () => ((await k.api('GET', '/v1/usage')).status === 401 ? true : undefined), 5_000, 'the revocation to reach reads');
     });
 
     it('updates limits and admin flag; sets a balance and lifts it through the ledger', async () => {

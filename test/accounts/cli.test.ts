@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
-import { startTestServer } from '../helpers/server.js';
+import { eventually, startTestServer } from '../helpers/server.js';
 import { apiAs } from './accounts-helpers.js';
 import { EASEL_BIN } from '../helpers/process.js';
 
@@ -73,7 +73,12 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         assert.equal(usage.body.credits, 4);
         const revoked = await json('revoke', created.id);
         assert.equal(typeof revoked.revoked_at, 'number');
-        assert.equal((await apiAs(s.url, created.key)('GET', '/v1/usage')).status, 401, 'refused at once by a running server');
+        // A submit reads its key's row under lock: refused at once by a running server.
+        assert.equal((await apiAs(s.url, created.key)('POST', '/v1/images/generations', { model: 'gpt-4o-image', prompt: 'x' })).status, 401);
+        // Other requests: at once on SQLite; within a second on PostgreSQL (src/http/auth.ts).
+        const read = () => apiAs(s.url, created.key)('GET', '/v1/usage');
+        if (engine === 'sqlite') assert.equal((await read()).status, 401, 'refused at once by a running server');
+        else await eventually(async () => ((await read()).status === 401 ? true : undefined), 5_000, 'the revocation to reach reads');
         assert.equal((await apiAs(s.url, admin.key)('GET', '/admin/keys')).status, 200);
       } finally {
         await s.close();
