@@ -7,6 +7,7 @@
 //    the hold and charge for the images actually produced.
 // The compare-and-set means the terminal hook runs once per task; the unique (task_id, kind)
 // index means that even a second run could not write a second release or charge.
+import { sql } from 'kysely';
 import { EaselError } from '../core/errors.js';
 import { MICRO, microPricePerImage, type PricingTable } from '../core/pricing.js';
 import type { Task } from '../core/task.js';
@@ -33,14 +34,21 @@ function credits(micro: number): string {
   return `${c} credit${c === 1 ? '' : 's'}`;
 }
 
+/**
+ * Queued and running tasks of a key (its concurrency limit), counted apart so each count goes
+ * through the index that holds only such tasks (the claim index: queued; the lease index:
+ * running, which always hold a lease) instead of every task the key ever made.
+ */
 export async function countOpenTasks(trx: Executor, ownerId: string): Promise<number> {
-  const r = await trx
-    .selectFrom('tasks')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('owner_id', '=', ownerId)
-    .where('status', 'in', ['queued', 'running'])
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
+  const count = (q: 'queued' | 'running') => {
+    let query = trx.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', q);
+    if (q === 'running') query = query.where('lease_expires_at', 'is not', null);
+    // `owner_id || ''`: SQLite (which keeps no statistics) would otherwise walk every task the
+    // key ever made through the owner index to find its few open ones.
+    return query.where(sql`${sql.ref('owner_id')} || ''`, '=', ownerId).executeTakeFirstOrThrow();
+  };
+  const [queued, running] = [await count('queued'), await count('running')];
+  return Number(queued.n) + Number(running.n);
 }
 
 export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDeps, batch: SubmitBatch): Promise<void> {

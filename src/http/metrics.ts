@@ -98,17 +98,21 @@ const creditsHeld = new Gauge({
 
 /** Reads the deployment-wide gauges from the store; call before rendering. */
 async function refreshStoreGauges(db: Db): Promise<void> {
-  const rows = await db.kysely
-    .selectFrom('tasks')
-    .select((eb) => [
-      'status',
-      eb.fn.countAll<number>().as('tasks'),
-      eb.fn.sum<number>('credits_reserved').as('credits'),
-      eb.fn.sum<number>(eb.case().when('credits_reserved', '>', 0).then(1).else(0).end()).as('holds'),
-    ])
-    .where('status', 'in', ['queued', 'running'])
-    .groupBy('status')
-    .execute();
+  // Queued and running apart, so each goes through the index that holds only such tasks (the
+  // claim index; the lease index, running tasks always holding a lease; migration 0006).
+  const rows = [];
+  for (const status of ['queued', 'running'] as const) {
+    let q = db.kysely
+      .selectFrom('tasks')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('tasks'),
+        eb.fn.sum<number>('credits_reserved').as('credits'),
+        eb.fn.sum<number>(eb.case().when('credits_reserved', '>', 0).then(1).else(0).end()).as('holds'),
+      ])
+      .where('status', '=', status);
+    if (status === 'running') q = q.where('lease_expires_at', 'is not', null);
+    rows.push({ status, ...(await q.executeTakeFirstOrThrow()) });
+  }
   let holds = 0;
   let credits = 0;
   queueDepth.set({ status: 'queued' }, 0);

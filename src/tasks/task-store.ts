@@ -396,6 +396,9 @@ export async function findOverdue(db: Executor, now: number, timeoutMs: number, 
     .selectFrom('tasks')
     .selectAll()
     .where('status', '=', 'running')
+    // Always true of a running task; named so the lease index (which holds only leased tasks)
+    // can answer this (migration 0006).
+    .where('lease_expires_at', 'is not', null)
     .where('started_at', '<', now - timeoutMs)
     .limit(limit)
     .execute();

@@ -1,0 +1,126 @@
+// The task queries that run all the time go through an index, on both engines, since the claim
+// index holds only queued tasks and the lease index only leased (running) ones (migrations 0005
+// and 0006). The SQL checked is what the code itself sends: a plugin records each query the
+// functions build, and the database is asked for its plan (PostgreSQL with sequential scans
+// priced out, so an index that can answer is used whatever the table's size). Their answers are
+// checked too, over tasks in every state.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { CompiledQuery, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
+import { backends } from '../helpers/backends.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import type { Db } from '../../src/db/database.js';
+import { defaultRequest } from '../../src/core/generation-request.js';
+import * as store from '../../src/tasks/task-store.js';
+import { countOpenTasks } from '../../src/accounts/billing.js';
+import { renderMetrics } from '../../src/http/metrics.js';
+
+class Recorder implements KyselyPlugin {
+  readonly nodes: RootOperationNode[] = [];
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    if (args.node.kind === 'SelectQueryNode') this.nodes.push(args.node);
+    return args.node;
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+}
+
+for (const backend of await backends()) {
+  describe(`task indexes on ${backend.name}`, { skip: backend.skip }, () => {
+    let db: Db;
+    let cleanup: () => Promise<void>;
+    const now = 1_800_000_000_000;
+
+    before(async () => {
+      const opened = await backend.open();
+      db = opened.db;
+      cleanup = opened.cleanup;
+      await migrateToLatest(db);
+      // Tasks of two owners in every state: queued, claimed (running), finished.
+      let i = 0;
+      for (const owner of ['key_a', 'key_b']) {
+        for (let j = 0; j < 6; j++) {
+          await store.insertTask(db.kysely, {
+            id: `task-index-${owner}-${i++}`,
+            ownerId: owner,
+            dialect: 'unified',
+            request: defaultRequest({ model: 'gpt-4o-image', prompt: 'x' }),
+            params: {},
+            maxAttempts: 3,
+            creditsReserved: 1,
+            now: now + i,
+            ...(j < 2 ? { claimedBy: { workerId: 'w1', leaseMs: 60_000 } } : {}),
+          });
+        }
+      }
+      await db.kysely.updateTable('tasks').set({ status: 'succeeded', lease_owner: null, lease_expires_at: null, finished_at: now }).where('id', 'in', ['task-index-key_a-5', 'task-index-key_b-11']).execute();
+    });
+    after(async () => cleanup());
+
+    /** The plans of the selects `work` makes, through a Db that records them. */
+    async function plansOf(work: (recorded: Db) => Promise<unknown>): Promise<string[]> {
+      const recorder = new Recorder();
+      const recorded = { ...db, kysely: db.kysely.withPlugin(recorder) } as Db;
+      await work(recorded);
+      assert.ok(recorder.nodes.length > 0, 'the work ran a select');
+      const plans: string[] = [];
+      for (const node of recorder.nodes) {
+        const q = db.kysely.getExecutor().compileQuery(node, { queryId: 'plan' } as never);
+        if (db.engine === 'sqlite') {
+          const rows = await db.kysely.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]));
+          plans.push(rows.rows.map((r) => r.detail).join(' | '));
+        } else {
+          plans.push(
+            await db.kysely.transaction().execute(async (trx) => {
+              await trx.executeQuery(CompiledQuery.raw('set local enable_seqscan = off'));
+              const rows = await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${q.sql}`, [...q.parameters]));
+              return rows.rows.map((r) => r['QUERY PLAN']).join(' | ');
+            }),
+          );
+        }
+      }
+      return plans;
+    }
+
+    const assertIndexed = (plans: string[], index: string) => {
+      for (const plan of plans) {
+        assert.ok(plan.includes(index), `uses ${index}: ${plan}`);
+        assert.doesNotMatch(plan, /SCAN tasks(?! USING)|Seq Scan on tasks/, `no scan of the whole table: ${plan}`);
+      }
+    };
+
+    it('the claim finds queued tasks through the claim index', async () => {
+      const plans = await plansOf(async (d) => {
+        // Nothing is runnable before `now`, so nothing is claimed: only the plan is of interest.
+        assert.deepEqual(await store.claimTasks(d, 'w2', 4, now - 1_000_000, 60_000), []);
+      });
+      assertIndexed(plans.slice(0, 1), 'tasks_claim_idx');
+    });
+
+    it('the reaper finds overdue running tasks through the lease index', async () => {
+      let overdue: unknown[] = [];
+      const plans = await plansOf(async (d) => (overdue = await store.findOverdue(d.kysely, now + 1_000_000, 1_000)));
+      assertIndexed(plans, 'tasks_lease_idx');
+      assert.equal(overdue.length, 4, 'the four running tasks');
+    });
+
+    it("a key's open tasks are counted through the claim and lease indexes", async () => {
+      let open = 0;
+      const plans = await plansOf(async (d) => (open = await countOpenTasks(d.kysely, 'key_a')));
+      assert.equal(plans.length, 2);
+      assertIndexed(plans.slice(0, 1), 'tasks_claim_idx');
+      assertIndexed(plans.slice(1), 'tasks_lease_idx');
+      assert.equal(open, 5, 'key_a: 2 running, 3 queued (its sixth has finished)');
+    });
+
+    it('the queue gauges are counted through the same indexes', async () => {
+      let text = '';
+      const plans = await plansOf(async (d) => (text = await renderMetrics(d)));
+      assertIndexed(plans.slice(0, 1), 'tasks_claim_idx');
+      assertIndexed(plans.slice(1), 'tasks_lease_idx');
+      assert.match(text, /easel_queue_depth\{status="queued"\} 6/);
+      assert.match(text, /easel_queue_depth\{status="running"\} 4/);
+    });
+  });
+}
