@@ -61,23 +61,8 @@ export const START_ROW_DELAY_MS = 500;
 const lastAttemptQuery = prepared<{ taskId: string }, { n: number | null }>((p) => (db) =>
   db.selectFrom('task_attempts').select((eb) => eb.fn.max('attempt').as('n')).where('task_id', '=', p.taskId),
 );
-const startAttemptQuery = prepared<{ taskId: string; attempt: number; taskRun: number; provider: string; providerType: string; upstreamModel: string | null; startedAt: number }>((p) => (db) =>
-  db.insertInto('task_attempts').values({
-    task_id: p.taskId,
-    attempt: p.attempt,
-    task_run: p.taskRun,
-    provider: p.provider,
-    provider_type: p.providerType,
-    upstream_model: p.upstreamModel,
-    started_at: p.startedAt,
-    ended_at: null,
-    outcome: 'running',
-    error_code: null,
-    error_message: null,
-    http_status: null,
-  }),
-);
-const wholeAttemptQuery = prepared<{
+/** A call's row: at its start (outcome `running`, no end yet) or whole, once it ended. */
+const insertAttemptQuery = prepared<{
   taskId: string;
   attempt: number;
   taskRun: number;
@@ -85,7 +70,7 @@ const wholeAttemptQuery = prepared<{
   providerType: string;
   upstreamModel: string | null;
   startedAt: number;
-  endedAt: number;
+  endedAt: number | null;
   outcome: string;
   errorCode: string | null;
   errorMessage: string | null;
@@ -119,10 +104,11 @@ export function createAttemptLog(db: Executor, taskId: string, onError: (err: un
   // while its attempt's row is written) and an end always finds its start's row.
   let last: Promise<void> = Promise.resolve();
   const write = (run: () => Promise<unknown>): Promise<void> => (last = last.then(run).then(() => undefined, onError));
+  const rowStart = (a: AttemptStart) => ({ taskId, attempt: a.attempt, taskRun: a.taskRun, provider: a.provider, providerType: a.providerType, upstreamModel: a.upstreamModel ?? null, startedAt: a.startedAt });
   // A started call whose row is not written yet, and the timer that will write it.
   let unwritten: { start: AttemptStart; timer: NodeJS.Timeout } | undefined;
   const writeStart = (a: AttemptStart) =>
-    write(() => startAttemptQuery.execute(db, { taskId, attempt: a.attempt, taskRun: a.taskRun, provider: a.provider, providerType: a.providerType, upstreamModel: a.upstreamModel ?? null, startedAt: a.startedAt }));
+    write(() => insertAttemptQuery.execute(db, { ...rowStart(a), endedAt: null, outcome: 'running', errorCode: null, errorMessage: null, httpStatus: null }));
   const flushStart = () => {
     if (!unwritten) return;
     clearTimeout(unwritten.timer);
@@ -152,7 +138,7 @@ export function createAttemptLog(db: Executor, taskId: string, onError: (err: un
         const a = unwritten.start;
         clearTimeout(unwritten.timer);
         unwritten = undefined;
-        return write(() => wholeAttemptQuery.execute(db, { taskId, attempt, taskRun: a.taskRun, provider: a.provider, providerType: a.providerType, upstreamModel: a.upstreamModel ?? null, startedAt: a.startedAt, ...ended }));
+        return write(() => insertAttemptQuery.execute(db, { ...rowStart(a), ...ended }));
       }
       flushStart();
       return write(() => endAttemptQuery.execute(db, { taskId, attempt, ...ended }));
