@@ -145,10 +145,10 @@ export class TaskService {
    * Group commit: submits that arrive in the same turn of the event loop are written in one
    * transaction. When one is refused (short credit, a repeated Idempotency-Key), the batch is
    * written again with each submit inside a savepoint of its own, so the refused one is rolled
-   * back alone and the others go in. A commit is the largest
-   * cost of a submit on both engines (SQLite writes every page the transaction touched to its
-   * WAL; PostgreSQL flushes its WAL to disk), and a batch pays it once (bench/, README
-   * "Performance"). A submit that arrives while a batch is being written waits for the next one.
+   * back alone and the others go in. A commit is the largest cost of a submit on both engines
+   * (SQLite writes every page the transaction touched to its WAL; PostgreSQL flushes its WAL to
+   * disk), and a batch pays it once (bench/, README "Performance"). A submit that arrives while a
+   * batch is being written waits for the next one.
    */
   private insertBatched(task: NewTask): Promise<Task> {
     return new Promise<Task>((resolve, reject) => {
