@@ -30,6 +30,11 @@ export interface Config {
   maxAttempts: number;
   /** A task running longer than this fails with generation_timeout. */
   taskTimeoutMs: number;
+  /**
+   * On PostgreSQL, how long a process trusts an API key it read (0: read it on every request).
+   * See src/http/auth.ts.
+   */
+  keyCacheMs: number;
   /** How long result links stay valid. */
   resultLinkTtlSeconds: number;
   /** How long stored images are kept before the sweep deletes them. */
@@ -222,6 +227,7 @@ export function loadConfig(env: Source = process.env, overrides: Partial<Config>
     leaseMs: int(env, 'EASEL_LEASE_MS', 30_000, 200, 3_600_000),
     maxAttempts: int(env, 'EASEL_MAX_ATTEMPTS', 3, 1, 100),
     taskTimeoutMs: int(env, 'EASEL_TASK_TIMEOUT_MS', 600_000, 100, 86_400_000),
+    keyCacheMs: int(env, 'EASEL_KEY_CACHE_MS', 1000, 0, 60_000),
     resultLinkTtlSeconds: int(env, 'EASEL_LINK_TTL_SECONDS', DAY, 1, 365 * DAY),
     retentionSeconds: int(env, 'EASEL_RETENTION_SECONDS', 14 * DAY, 1, 3650 * DAY),
     signingSecret: str(env, 'EASEL_SIGNING_SECRET'),

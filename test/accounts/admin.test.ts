@@ -99,6 +99,20 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       else await eventually(async () => ((await k.api('GET', '/v1/usage')).status === 401 ? true : undefined), 5_000, 'the revocation to reach reads');
     });
 
+    if (engine === 'postgres') {
+      it('with EASEL_KEY_CACHE_MS=0 every request reads the key: another process\'s revocation is refused at once', async () => {
+        const uncached = await startTestServer({ postgres: true, env: { EASEL_KEY_CACHE_MS: '0' } });
+        try {
+          const k = await makeKey(uncached, {});
+          assert.equal((await k.api('GET', '/v1/usage')).status, 200);
+          await uncached.server.db.kysely.updateTable('api_keys').set({ revoked_at: Date.now() }).where('id', '=', k.id).execute();
+          assertUnifiedError(await k.api('GET', '/v1/usage'), 401, 'authentication_error', /revoked/);
+        } finally {
+          await uncached.close();
+        }
+      });
+    }
+
     it('updates limits and admin flag; sets a balance and lifts it through the ledger', async () => {
       const k = await makeKey(s, { credits: 10 });
       const p = await s.api('PATCH', `/admin/keys/${k.id}`, { name: 'renamed', credits: 3, rpm: 7, daily_images: null, admin: true });
