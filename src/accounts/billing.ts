@@ -17,7 +17,7 @@ import type { Executor, NewTask } from '../tasks/task-store.js';
 import type { SubmitBatch, TaskService } from '../tasks/task-service.js';
 import { rowToKey } from './api-keys.js';
 import { lockKey } from './key-lock.js';
-import { appendEntry, appendTaskEntryOnce, balanceMicro, DAY_MS, fromMicro, imagesUsedSince, startOfUtcDay } from './ledger.js';
+import { appendEntry, appendTaskEntriesOnce, appendTaskEntryOnce, balanceMicro, DAY_MS, fromMicro, imagesUsedSince, startOfUtcDay } from './ledger.js';
 import { prepared } from '../db/prepared.js';
 
 export interface BillingDeps {
@@ -119,12 +119,14 @@ export async function settleTask(trx: Executor, task: Task, now: number): Promis
   const requested = Number(hold.images ?? 0);
   const produced = task.status === 'succeeded' ? Math.min(task.result?.images.length ?? 0, requested) : 0;
   const base = { keyId: hold.key_id, taskId: task.id, model: task.model, now };
-  const released = await appendTaskEntryOnce(trx, { ...base, kind: 'release', amountMicro: held, images: requested });
-  if (!released) return; // already settled: never twice
-  if (produced > 0) {
-    const perImage = requested > 0 ? Math.round(held / requested) : 0;
-    await appendTaskEntryOnce(trx, { ...base, kind: 'charge', amountMicro: -perImage * produced, images: produced });
+  const release = { ...base, kind: 'release' as const, amountMicro: held, images: requested };
+  // Each row at most once per task (a unique index): settling again changes nothing.
+  if (produced === 0) {
+    await appendTaskEntryOnce(trx, release);
+    return;
   }
+  const perImage = requested > 0 ? Math.round(held / requested) : 0;
+  await appendTaskEntriesOnce(trx, release, { ...base, kind: 'charge', amountMicro: -perImage * produced, images: produced });
 }
 
 /**
