@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { forkServer, type ChildServer } from './lib/child.js';
 import { checkLoad, load, median, type LoadResult } from './lib/load.js';
 import { withCleanup } from './lib/scenario.js';
-import { loadAverage, machineInfo } from './lib/system.js';
+import { loadAverage, machineInfo, processCpuMs, sleep } from './lib/system.js';
 import { SUBMIT_CONNECTIONS } from './scenarios/submit.js';
 import { routingYaml, SYNC_BODY, UPSTREAM_KEY_ENV } from './scenarios/sync-overhead.js';
 import type * as EaselLib from './lib/easel.js';
@@ -104,13 +104,14 @@ async function startOnFreshDatabase(
   defer: Defer,
   role: 'api' | 'all',
   prepare: (database: EaselLib.BenchDatabase, opened: { db: { close(): Promise<void> }; keyId: string }) => Promise<Record<string, string> | void> = async () => {},
+  childOptions: Pick<EaselLib.EaselChildOptions, 'provider'> = {},
 ): Promise<ChildServer> {
   const database = await tree.easel.freshDatabase(engine);
   defer(() => database.cleanup());
   const opened = await database.open();
   const env = (await prepare(database, opened)) ?? {};
   await opened.db.close();
-  const child = await tree.easel.startEaselChild(database, { role, env });
+  const child = await tree.easel.startEaselChild(database, { role, env, ...childOptions });
   defer(() => child.stop());
   return child;
 }
@@ -172,7 +173,59 @@ function syncMeasure(name: string, connections: number): Measure {
   };
 }
 
-const MEASURES: Measure[] = [submitMeasure('submit', 'sqlite'), pollMeasure, syncMeasure('sync1', 1), syncMeasure('sync64', 64), submitMeasure('submit-pg', 'postgres')];
+/**
+ * The worker pipeline with an instant provider, as the bench's pipeline scenario (A) runs it: each
+ * round a fresh database with N queued tasks (credit holds included) and a fresh easel draining
+ * it; "req/s" is tasks completed per second over the middle 80% of the finish times, CPU is the
+ * server's from ready to drained, per task. No callbacks (the scenario's latency part is not here).
+ */
+function pipelineMeasure(name: string, engine: EaselLib.Engine): Measure {
+  return {
+    name,
+    description: `tasks/s draining a queue with an instant provider on ${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} (4,000 tasks a round; 300 with --quick)`,
+    async start(tree, { quick, defer }) {
+      const count = quick ? 300 : 4_000;
+      return async () => {
+        const children: ChildServer[] = [];
+        try {
+          const child = await startOnFreshDatabase(tree, engine, (fn) => defer(fn), 'all', async (_database, opened) => {
+            await tree.seed.seedQueuedTasks(opened.db as Parameters<typeof tree.seed.seedQueuedTasks>[0], opened.keyId, count, { parallel: engine === 'postgres' ? 8 : 1 });
+          }, { provider: 'instant' });
+          children.push(child);
+          const cpu0 = processCpuMs(child.pid);
+          const t0 = Date.now();
+          for (;;) {
+            const c = await child.call<Record<string, number>>('counts');
+            if ((c.queued ?? 0) + (c.running ?? 0) === 0) break;
+            if (Date.now() - t0 > 600_000) throw new Error(`${tree.label}: the queue did not drain: ${JSON.stringify(c)}`);
+            await sleep(50);
+          }
+          const cpu1 = processCpuMs(child.pid);
+          const counts = await child.call<Record<string, number>>('counts');
+          if ((counts.succeeded ?? 0) !== count) throw new Error(`${tree.label}: of ${count} tasks, ${JSON.stringify(counts)}`);
+          const times = await child.call<number[]>('finishTimes');
+          const lo = Math.floor(times.length * 0.1);
+          const hi = Math.floor(times.length * 0.9);
+          const rps = ((hi - lo) / Math.max(1, times[hi]! - times[lo]!)) * 1000;
+          return { rps, p50Ms: NaN, p99Ms: NaN, meanMs: NaN, ok: count, non2xx: 0, errors: 0, durationSeconds: (Date.now() - t0) / 1000, cpuMsPerRequest: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / count : undefined };
+        } finally {
+          // A round's server and database go at once, not at the end of the measure.
+          for (const c of children) await c.stop();
+        }
+      };
+    },
+  };
+}
+
+const MEASURES: Measure[] = [
+  submitMeasure('submit', 'sqlite'),
+  pollMeasure,
+  syncMeasure('sync1', 1),
+  syncMeasure('sync64', 64),
+  submitMeasure('submit-pg', 'postgres'),
+  pipelineMeasure('pipeline', 'sqlite'),
+  pipelineMeasure('pipeline-pg', 'postgres'),
+];
 const DEFAULT_MEASURES = ['submit', 'poll', 'sync1', 'sync64'];
 
 interface Side {
