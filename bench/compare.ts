@@ -116,17 +116,29 @@ async function startOnFreshDatabase(
   return child;
 }
 
-function submitMeasure(name: string, engine: EaselLib.Engine): Measure {
+/** Submits with one key, or (`keys`) with a key of its own per connection, made by the tree's own code. */
+function submitMeasure(name: string, engine: EaselLib.Engine, keys: 'one' | 'per-connection' = 'one'): Measure {
   return {
     name,
-    description: `POST /v1/images/generations (gpt-4o-image) on ${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${SUBMIT_CONNECTIONS} connections`,
+    description: `POST /v1/images/generations (gpt-4o-image) on ${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${SUBMIT_CONNECTIONS} connections, ${keys === 'one' ? 'one key' : 'a key per connection'}`,
     async start(tree, { defer }) {
-      const child = await startOnFreshDatabase(tree, engine, defer, 'api');
+      const own: string[] = [];
+      const child = await startOnFreshDatabase(tree, engine, defer, 'api', async (_database, opened) => {
+        if (keys === 'one') return;
+        const { createApiKey } = (await import(pathToFileURL(path.join(tree.dir, 'dist/src/accounts/api-keys.js')).href)) as typeof import('../src/accounts/api-keys.js');
+        for (let i = 0; i < SUBMIT_CONNECTIONS; i++) own.push((await createApiKey((opened.db as unknown as { kysely: never }).kysely, { name: `bench ${i}`, isAdmin: false, now: Date.now() })).key);
+      });
       const url = `${child.ready.url}/v1/images/generations`;
       const headers = { authorization: `Bearer ${tree.easel.BENCH_KEY}`, 'content-type': 'application/json' };
       const body = JSON.stringify({ model: 'gpt-4o-image', prompt: tree.seed.PROMPT });
       await probe(url, { method: 'POST', headers, body }, `${tree.label}'s submit`);
-      return async (seconds) => checkLoad(tree.label, await load({ url, method: 'POST', headers, body, connections: SUBMIT_CONNECTIONS, duration: seconds, pid: child.pid }));
+      let next = 0;
+      const requests =
+        keys === 'one'
+          ? undefined
+          : [{ method: 'POST', body, setupRequest: (req: { headers?: Record<string, string> }) => ((req.headers = { ...headers, authorization: `Bearer ${own[next++ % own.length]}` }), req) }];
+      return async (seconds) =>
+        checkLoad(tree.label, await load({ url, method: 'POST', headers, body, ...(requests ? { requests } : {}), connections: SUBMIT_CONNECTIONS, duration: seconds, pid: child.pid }));
     },
   };
 }
@@ -223,6 +235,7 @@ const MEASURES: Measure[] = [
   syncMeasure('sync1', 1),
   syncMeasure('sync64', 64),
   submitMeasure('submit-pg', 'postgres'),
+  submitMeasure('submit-pg-keys', 'postgres', 'per-connection'),
   pipelineMeasure('pipeline', 'sqlite'),
   pipelineMeasure('pipeline-pg', 'postgres'),
 ];

@@ -16,7 +16,7 @@ import type { Clock } from '../core/clock.js';
 import type { Executor, NewTask } from '../tasks/task-store.js';
 import type { SubmitBatch, TaskService } from '../tasks/task-service.js';
 import { rowToKey } from './api-keys.js';
-import { lockKey } from './key-lock.js';
+import { lockKeys } from './key-lock.js';
 import { appendEntry, appendTaskEntriesOnce, appendTaskEntryOnce, balanceMicro, DAY_MS, fromMicro, imagesUsedSince, startOfUtcDay } from './ledger.js';
 import { prepared } from '../db/prepared.js';
 
@@ -55,8 +55,8 @@ export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDep
   const perImage = microPricePerImage(task.request, deps.pricing);
   const hold = perImage * task.request.n;
   task.creditsReserved = hold / MICRO;
-  // Locked once per batch: the lock holds until the batch's transaction ends.
-  const row = await batch.once(`key:${task.ownerId}`, () => lockKey(trx, deps.engine, task.ownerId));
+  // The batch's keys are locked together, once: the locks hold until its transaction ends.
+  const row = (await batch.once('keys', () => lockKeys(trx, deps.engine, batch.tasks.map((t) => t.ownerId)))).get(task.ownerId);
   if (!row) return; // not an API key's task (internal use): nothing to bill
   // Revoked while this request was on its way in: refused like any later request.
   if (row.revoked_at !== null) throw new EaselError('unauthorized', 'Invalid or revoked API key.');

@@ -64,6 +64,8 @@ const MAX_SUBMIT_BATCH = 256;
  * locks taken inside it.
  */
 export interface SubmitBatch {
+  /** The submits that share `once`: the whole batch, or in the savepoint pass the current one. */
+  readonly tasks: readonly NewTask[];
   once<T>(key: string, compute: () => Promise<T>): Promise<T>;
 }
 
@@ -71,11 +73,12 @@ export interface SubmitBatch {
 export type SubmitHook = (trx: Executor, task: NewTask, batch: SubmitBatch) => Promise<void>;
 
 /** For the batch written with savepoints: every submit computes its own. */
-const UNSHARED: SubmitBatch = { once: (_key, compute) => compute() };
+const unshared = (task: NewTask): SubmitBatch => ({ tasks: [task], once: (_key, compute) => compute() });
 
-function sharedBatch(): SubmitBatch {
+function sharedBatch(tasks: readonly NewTask[]): SubmitBatch {
   const values = new Map<string, Promise<unknown>>();
   return {
+    tasks,
     once<T>(key: string, compute: () => Promise<T>): Promise<T> {
       let value = values.get(key) as Promise<T> | undefined;
       if (value === undefined) values.set(key, (value = compute()));
@@ -199,7 +202,7 @@ export class TaskService {
   private insertAll(batch: PendingInsert[]): Promise<Outcome[]> {
     return this.db.kysely.transaction().execute(async (trx) => {
       const tasks: Outcome[] = [];
-      const shared = sharedBatch();
+      const shared = sharedBatch(batch.map((p) => p.task));
       for (const p of batch) {
         try {
           tasks.push({ task: await this.insertOne(trx, p.task, shared) });
@@ -219,7 +222,7 @@ export class TaskService {
         const savepoint = sql.raw(`submit_${i}`);
         await sql`savepoint ${savepoint}`.execute(trx);
         try {
-          outcomes.push({ task: await this.insertOne(trx, p.task, UNSHARED) });
+          outcomes.push({ task: await this.insertOne(trx, p.task, unshared(p.task)) });
           await sql`release savepoint ${savepoint}`.execute(trx);
         } catch (error) {
           await sql`rollback to savepoint ${savepoint}`.execute(trx);

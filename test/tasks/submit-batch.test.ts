@@ -20,6 +20,7 @@ for (const backend of await backends()) {
     let service: TaskService;
     let hookCalls = 0;
     let computed = 0;
+    let seenBatches: string[][] = [];
 
     before(async () => {
       const opened = await backend.open();
@@ -31,7 +32,10 @@ for (const backend of await backends()) {
       // the credit hold does: that row must go or stay with its task.
       service.onSubmit(async (trx, task, batch) => {
         hookCalls++;
-        await batch.once('shared', async () => ++computed);
+        await batch.once('shared', async () => {
+          seenBatches.push(batch.tasks.map((t) => t.request.prompt));
+          return ++computed;
+        });
         if (task.request.prompt.includes('refuse')) throw new EaselError('insufficient_credits', `refused: ${task.request.prompt}`);
         await trx.insertInto('credit_ledger').values({ id: `hold-${task.id}`, key_id: task.ownerId, kind: 'hold', amount: -1, task_id: task.id, model: task.request.model, images: 1, note: null, created_at: task.now }).execute();
       });
@@ -86,13 +90,17 @@ for (const backend of await backends()) {
 
     it('shares what a batch computes once, except when it is written again with a savepoint per submit', async () => {
       computed = 0;
+      seenBatches = [];
       await Promise.all(Array.from({ length: 4 }, (_, i) => submit(`shared ${i}`)));
       assert.equal(computed, 1, 'once for the batch');
+      assert.deepEqual(seenBatches, [['shared 0', 'shared 1', 'shared 2', 'shared 3']], 'the batch sees all its submits');
       computed = 0;
+      seenBatches = [];
       await settle(['one', 'two', 'refuse three', 'four'].map((p) => submit(p)));
       // The first pass computed it once before the refusal; the second, once per submit (a
-      // rolled-back savepoint would have given back a lock taken inside it).
+      // rolled-back savepoint would have given back a lock taken inside it), each seeing itself.
       assert.equal(computed, 1 + 4);
+      assert.deepEqual(seenBatches, [['one', 'two', 'refuse three', 'four'], ['one'], ['two'], ['refuse three'], ['four']]);
     });
 
     it('a lone submit that is refused gets its own error, not a wrapper', async () => {
