@@ -21,6 +21,8 @@ import { forkServer, type ChildServer } from './lib/child.js';
 import { checkLoad, load, median, type LoadResult } from './lib/load.js';
 import { withCleanup } from './lib/scenario.js';
 import { loadAverage, machineInfo, processCpuMs, sleep } from './lib/system.js';
+import { randomTaskPolls, rotatingKeyPosts } from './lib/requests.js';
+import { steadyRate } from './scenarios/pipeline.js';
 import { SUBMIT_CONNECTIONS } from './scenarios/submit.js';
 import { routingYaml, SYNC_BODY, UPSTREAM_KEY_ENV } from './scenarios/sync-overhead.js';
 import type * as EaselLib from './lib/easel.js';
@@ -132,11 +134,7 @@ function submitMeasure(name: string, engine: EaselLib.Engine, keys: 'one' | 'per
       const headers = { authorization: `Bearer ${tree.easel.BENCH_KEY}`, 'content-type': 'application/json' };
       const body = JSON.stringify({ model: 'gpt-4o-image', prompt: tree.seed.PROMPT });
       await probe(url, { method: 'POST', headers, body }, `${tree.label}'s submit`);
-      let next = 0;
-      const requests =
-        keys === 'one'
-          ? undefined
-          : [{ method: 'POST', body, setupRequest: (req: { headers?: Record<string, string> }) => ((req.headers = { ...headers, authorization: `Bearer ${own[next++ % own.length]}` }), req) }];
+      const requests = keys === 'one' ? undefined : rotatingKeyPosts(body, headers, own);
       return async (seconds) =>
         checkLoad(tree.label, await load({ url, method: 'POST', headers, body, ...(requests ? { requests } : {}), connections: SUBMIT_CONNECTIONS, duration: seconds, pid: child.pid }));
     },
@@ -153,15 +151,7 @@ const pollMeasure: Measure = {
     });
     const headers = { authorization: `Bearer ${tree.easel.BENCH_KEY}` };
     await probe(`${child.ready.url}/v1/tasks/${ids[0]}`, { headers }, `${tree.label}'s poll`);
-    const requests = [
-      {
-        method: 'GET',
-        setupRequest: (req: { path?: string }) => {
-          req.path = `/v1/tasks/${ids[Math.floor(Math.random() * ids.length)]}`;
-          return req;
-        },
-      },
-    ];
+    const requests = randomTaskPolls(ids);
     return async (seconds) => checkLoad(tree.label, await load({ url: child.ready.url, headers, requests, connections: 16, duration: seconds, pid: child.pid }));
   },
 };
@@ -216,9 +206,7 @@ function pipelineMeasure(name: string, engine: EaselLib.Engine): Measure {
           const counts = await child.call<Record<string, number>>('counts');
           if ((counts.succeeded ?? 0) !== count) throw new Error(`${tree.label}: of ${count} tasks, ${JSON.stringify(counts)}`);
           const times = await child.call<number[]>('finishTimes');
-          const lo = Math.floor(times.length * 0.1);
-          const hi = Math.floor(times.length * 0.9);
-          const rps = ((hi - lo) / Math.max(1, times[hi]! - times[lo]!)) * 1000;
+          const rps = steadyRate(times).tasksPerSecond;
           return { rps, p50Ms: NaN, p99Ms: NaN, meanMs: NaN, ok: count, non2xx: 0, errors: 0, durationSeconds: (Date.now() - t0) / 1000, cpuMsPerRequest: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / count : undefined };
         } finally {
           // A round's server and database go at once, not at the end of the measure.

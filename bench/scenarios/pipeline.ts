@@ -73,6 +73,17 @@ function latencies(ids: Iterable<string>, arrivals: Map<string, number>, finishe
   return Float64Array.from(out).sort();
 }
 
+/**
+ * Tasks finished per second over the steady middle of a drain, from the 10th to the 90th
+ * percentile of the sorted finish times: neither start-up nor the tail is in it.
+ */
+export function steadyRate(sortedFinishTimes: readonly number[]): { tasksPerSecond: number; windowMs: number } {
+  const lo = Math.floor(sortedFinishTimes.length * 0.1);
+  const hi = Math.floor(sortedFinishTimes.length * 0.9);
+  const windowMs = sortedFinishTimes[hi]! - sortedFinishTimes[lo]!;
+  return { tasksPerSecond: ((hi - lo) / Math.max(1, windowMs)) * 1000, windowMs };
+}
+
 export async function runPipeline(ctx: ScenarioContext, engine: Engine): Promise<ScenarioOutcome> {
   return withCleanup(async (defer) => {
     const receiver = await startReceiver();
@@ -103,9 +114,7 @@ export async function runPipeline(ctx: ScenarioContext, engine: Engine): Promise
     const counts = await easel.call<Record<string, number>>('counts');
     if ((counts.succeeded ?? 0) !== drainCount) throw new Error(`of ${drainCount} tasks, ${JSON.stringify(counts)}`);
     const times = await easel.call<number[]>('finishTimes');
-    const lo = times[Math.floor(times.length * 0.1)]!;
-    const hi = times[Math.floor(times.length * 0.9)]!;
-    const tasksPerSecond = ((Math.floor(times.length * 0.9) - Math.floor(times.length * 0.1)) / Math.max(1, hi - lo)) * 1000;
+    const { tasksPerSecond, windowMs } = steadyRate(times);
     ctx.log(`pipeline (${engine}): drained in ${drainSeconds.toFixed(1)}s (${tasksPerSecond.toFixed(0)} tasks/s steady); waiting for its callbacks`);
     await until('the drain’s callbacks', 600_000, () => seeded.every((id) => receiver.arrivals.has(id)), 200);
     const drainFinished = await easel.call<Record<string, number | null>>('taskTimes', seeded);
@@ -137,7 +146,7 @@ export async function runPipeline(ctx: ScenarioContext, engine: Engine): Promise
       settings: { engine, provider: 'instant (64x64 png)', drainTasks: drainCount, workerConcurrency: 'default (64)', webhookConcurrency: 'default (8)', callbackRate: rate, callbackTasks: amount },
       details: {
         drainSeconds,
-        steadyWindowMs: hi - lo,
+        steadyWindowMs: windowMs,
         callbacksDuringDrain: { p50Ms: quantile(underLoad, 0.5), p99Ms: quantile(underLoad, 0.99), maxMs: underLoad[underLoad.length - 1] },
         callbacksPaced: { count: steady.length, p50Ms: quantile(steady, 0.5), p99Ms: quantile(steady, 0.99), maxMs: steady[steady.length - 1] },
         // How late easel's event loop ran while the paced tasks went through (stalls delay callbacks).

@@ -5,6 +5,7 @@ import { forkServer } from '../lib/child.js';
 import { BENCH_KEY, freshDatabase, profileRun, startEaselChild } from '../lib/easel.js';
 import { checkLoad, contest, load } from '../lib/load.js';
 import { seedFinishedTasks } from '../lib/seed.js';
+import { randomTaskPolls } from '../lib/requests.js';
 import { withCleanup, type Scenario } from '../lib/scenario.js';
 
 export const pollScenario: Scenario = {
@@ -34,15 +35,7 @@ export const pollScenario: Scenario = {
 
       const connections = 16;
       // Each request asks for a random task, for both servers alike (the baseline ignores the path).
-      const requests = [
-        {
-          method: 'GET',
-          setupRequest: (req: { path?: string }) => {
-            req.path = `/v1/tasks/${ids[Math.floor(Math.random() * ids.length)]}`;
-            return req;
-          },
-        },
-      ];
+      const requests = randomTaskPolls(ids);
       const run = (name: string, url: string, pid: number) => async (seconds: number) =>
         checkLoad(name, await load({ url, headers, requests, connections, duration: seconds, pid }));
       ctx.log(`poll: ${ctx.rounds} round(s) of ${ctx.seconds}s, ${connections} connections, answer ${bytes} bytes`);

@@ -7,6 +7,7 @@ import { forkServer } from '../lib/child.js';
 import { BENCH_KEY, freshDatabase, profileRun, startEaselChild, type Engine } from '../lib/easel.js';
 import { checkLoad, contest, load } from '../lib/load.js';
 import { PROMPT } from '../lib/seed.js';
+import { rotatingKeyPosts } from '../lib/requests.js';
 import { createApiKey } from '../../src/accounts/api-keys.js';
 import { withCleanup, type Scenario, type ScenarioContext, type ScenarioOutcome } from '../lib/scenario.js';
 
@@ -47,17 +48,7 @@ export async function runSubmit(ctx: ScenarioContext, engine: Engine): Promise<S
     // The same load spread over one key per connection: every submit locks its key's row until it
     // commits (src/accounts/key-lock.ts), so with one key the submits queue on that lock. The
     // difference between the two runs is what the lock costs.
-    let next = 0;
-    const spread = [
-      {
-        method: 'POST',
-        body,
-        setupRequest: (req: { headers?: Record<string, string> }) => {
-          req.headers = { ...headers, authorization: `Bearer ${ownKeys[next++ % ownKeys.length]}` };
-          return req;
-        },
-      },
-    ];
+    const spread = rotatingKeyPosts(body, headers, ownKeys);
     const distinct = checkLoad('easel, distinct keys', await load({ url: `${easel.ready.url}/v1/images/generations`, requests: spread, connections, duration: ctx.seconds, pid: easel.pid }));
     const p = `submit_${engine}`;
     return {

@@ -13,7 +13,7 @@ import { MICRO, microPricePerImage, type PricingTable } from '../core/pricing.js
 import type { Task } from '../core/task.js';
 import type { Engine } from '../db/database.js';
 import type { Clock } from '../core/clock.js';
-import type { Executor, NewTask } from '../tasks/task-store.js';
+import { tasksIn, type Executor, type NewTask } from '../tasks/task-store.js';
 import type { SubmitBatch, TaskService } from '../tasks/task-service.js';
 import { rowToKey } from './api-keys.js';
 import { lockKeys } from './key-lock.js';
@@ -36,17 +36,16 @@ function credits(micro: number): string {
 
 /**
  * Queued and running tasks of a key (its concurrency limit), counted apart so each count goes
- * through the index that holds only such tasks (the claim index: queued; the lease index:
- * running, which always hold a lease) instead of every task the key ever made.
+ * through the index that holds only such tasks (tasksIn) instead of every task the key ever made.
  */
 export async function countOpenTasks(trx: Executor, ownerId: string): Promise<number> {
-  const count = (q: 'queued' | 'running') => {
-    let query = trx.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', q);
-    if (q === 'running') query = query.where('lease_expires_at', 'is not', null);
-    // `owner_id || ''`: SQLite (which keeps no statistics) would otherwise walk every task the
-    // key ever made through the owner index to find its few open ones.
-    return query.where(sql`${sql.ref('owner_id')} || ''`, '=', ownerId).executeTakeFirstOrThrow();
-  };
+  const count = (status: 'queued' | 'running') =>
+    tasksIn(trx, status)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      // `owner_id || ''`: SQLite (which keeps no statistics) would otherwise walk every task the
+      // key ever made through the owner index to find its few open ones.
+      .where(sql`${sql.ref('owner_id')} || ''`, '=', ownerId)
+      .executeTakeFirstOrThrow();
   const [queued, running] = [await count('queued'), await count('running')];
   return Number(queued.n) + Number(running.n);
 }

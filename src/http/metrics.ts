@@ -12,6 +12,7 @@ import type { Task } from '../core/task.js';
 import { isTaskId } from '../core/ids.js';
 import type { Db } from '../db/database.js';
 import type { TaskEventBus } from '../tasks/task-events.js';
+import { tasksIn } from '../tasks/task-store.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -98,20 +99,17 @@ const creditsHeld = new Gauge({
 
 /** Reads the deployment-wide gauges from the store; call before rendering. */
 async function refreshStoreGauges(db: Db): Promise<void> {
-  // Queued and running apart, so each goes through the index that holds only such tasks (the
-  // claim index; the lease index, running tasks always holding a lease; migration 0006).
+  // Queued and running apart, so each goes through the index that holds only such tasks (tasksIn).
   const rows = [];
   for (const status of ['queued', 'running'] as const) {
-    let q = db.kysely
-      .selectFrom('tasks')
+    const counts = await tasksIn(db.kysely, status)
       .select((eb) => [
         eb.fn.countAll<number>().as('tasks'),
         eb.fn.sum<number>('credits_reserved').as('credits'),
         eb.fn.sum<number>(eb.case().when('credits_reserved', '>', 0).then(1).else(0).end()).as('holds'),
       ])
-      .where('status', '=', status);
-    if (status === 'running') q = q.where('lease_expires_at', 'is not', null);
-    rows.push({ status, ...(await q.executeTakeFirstOrThrow()) });
+      .executeTakeFirstOrThrow();
+    rows.push({ status, ...counts });
   }
   let holds = 0;
   let credits = 0;

@@ -27,14 +27,8 @@ export interface AttemptEnd {
   endedAt: number;
 }
 
-export interface AttemptStart {
-  attempt: number;
-  taskRun: number;
-  provider: string;
-  providerType: string;
-  upstreamModel: string | undefined;
-  startedAt: number;
-}
+/** What is known of a call when it starts. */
+export type AttemptStart = Pick<TaskAttempt, 'attempt' | 'taskRun' | 'provider' | 'providerType' | 'startedAt'> & { upstreamModel: string | undefined };
 
 export interface AttemptLog {
   /** The highest attempt number already recorded for the task (0 when none). */
@@ -61,21 +55,11 @@ export const START_ROW_DELAY_MS = 500;
 const lastAttemptQuery = prepared<{ taskId: string }, { n: number | null }>((p) => (db) =>
   db.selectFrom('task_attempts').select((eb) => eb.fn.max('attempt').as('n')).where('task_id', '=', p.taskId),
 );
+/** A call's row as the queries take it. */
+type AttemptRow = Omit<TaskAttempt, 'error'> & { taskId: string; errorCode: string | null; errorMessage: string | null };
+
 /** A call's row: at its start (outcome `running`, no end yet) or whole, once it ended. */
-const insertAttemptQuery = prepared<{
-  taskId: string;
-  attempt: number;
-  taskRun: number;
-  provider: string;
-  providerType: string;
-  upstreamModel: string | null;
-  startedAt: number;
-  endedAt: number | null;
-  outcome: string;
-  errorCode: string | null;
-  errorMessage: string | null;
-  httpStatus: number | null;
-}>((p) => (db) =>
+const insertAttemptQuery = prepared<AttemptRow>((p) => (db) =>
   db.insertInto('task_attempts').values({
     task_id: p.taskId,
     attempt: p.attempt,
@@ -91,7 +75,7 @@ const insertAttemptQuery = prepared<{
     http_status: p.httpStatus,
   }),
 );
-const endAttemptQuery = prepared<{ taskId: string; attempt: number; endedAt: number; outcome: string; errorCode: string | null; errorMessage: string | null; httpStatus: number | null }>((p) => (db) =>
+const endAttemptQuery = prepared<Pick<AttemptRow, 'taskId' | 'attempt' | 'endedAt' | 'outcome' | 'errorCode' | 'errorMessage' | 'httpStatus'>>((p) => (db) =>
   db
     .updateTable('task_attempts')
     .set({ ended_at: p.endedAt, outcome: p.outcome, error_code: p.errorCode, error_message: p.errorMessage, http_status: p.httpStatus })

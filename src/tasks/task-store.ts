@@ -391,14 +391,20 @@ export async function failRunning(db: Executor, task: Task, error: TaskError, no
   return row && rowToTask(row);
 }
 
+/**
+ * The tasks queued or running, as a query each engine answers through the index that holds only
+ * such tasks (migrations 0005 and 0006): the claim index for queued ones; the lease index for
+ * running ones, which always hold a lease, so `lease_expires_at is not null` is named for the
+ * planner to see it may use that index.
+ */
+export function tasksIn(db: Executor, status: 'queued' | 'running') {
+  const q = db.selectFrom('tasks').where('status', '=', status);
+  return status === 'running' ? q.where('lease_expires_at', 'is not', null) : q;
+}
+
 export async function findOverdue(db: Executor, now: number, timeoutMs: number, limit = 100): Promise<Task[]> {
-  const rows = await db
-    .selectFrom('tasks')
+  const rows = await tasksIn(db, 'running')
     .selectAll()
-    .where('status', '=', 'running')
-    // Always true of a running task; named so the lease index (which holds only leased tasks)
-    // can answer this (migration 0006).
-    .where('lease_expires_at', 'is not', null)
     .where('started_at', '<', now - timeoutMs)
     .limit(limit)
     .execute();
