@@ -86,6 +86,8 @@ export async function createApiKey(db: Kysely<Database>, options: CreateKeyOptio
     rpm: options.limits?.rpm ?? null,
     concurrency: options.limits?.concurrency ?? null,
     daily_images: options.limits?.dailyImages ?? null,
+    // The starting grant below raises it (the ledger's trigger).
+    balance_micro: 0,
   } satisfies Selectable<ApiKeysTable>;
   await db.transaction().execute(async (trx) => {
     await trx.insertInto('api_keys').values(row).execute();

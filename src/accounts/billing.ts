@@ -2,7 +2,9 @@
 //  - at submit (inside the submit transaction, with the key locked): the concurrency and daily
 //    image limits, then the hold of n × price, refused with insufficient_credits when the balance
 //    is short. The hold is computed here from the task's request with the configured prices,
-//    whatever a dialect passed, and written to the task's credits_reserved.
+//    whatever a dialect passed, and written to the task's credits_reserved; the holds of a batch
+//    of submits go into the ledger together, once its submits are all in (BatchHolds). The
+//    balance is the key's own column, kept by the ledger's trigger (migration 0007).
 //  - when the task ends (inside the transaction of its compare-and-set terminal change): release
 //    the hold and charge for the images actually produced.
 // The compare-and-set means the terminal hook runs once per task; the unique (task_id, kind)
@@ -17,7 +19,7 @@ import { tasksIn, type Executor, type NewTask } from '../tasks/task-store.js';
 import type { SubmitBatch, TaskService } from '../tasks/task-service.js';
 import { rowToKey } from './api-keys.js';
 import { lockKeys } from './key-lock.js';
-import { appendEntry, appendTaskEntriesOnce, appendTaskEntryOnce, balanceMicro, DAY_MS, fromMicro, imagesUsedSince, startOfUtcDay } from './ledger.js';
+import { appendEntries, appendTaskEntriesOnce, appendTaskEntryOnce, DAY_MS, fromMicro, imagesUsedSince, startOfUtcDay, type NewEntry } from './ledger.js';
 import { prepared } from '../db/prepared.js';
 
 export interface BillingDeps {
@@ -50,6 +52,31 @@ export async function countOpenTasks(trx: Executor, ownerId: string): Promise<nu
   return Number(queued.n) + Number(running.n);
 }
 
+/**
+ * The holds of a batch's submits, written together when the batch's submits are all in
+ * (SubmitBatch.atEnd): one statement instead of one per submit, and on PostgreSQL one update of
+ * each key's balance (the ledger's trigger, migration 0007) instead of one per submit. Until
+ * then, a later submit of the same key counts the earlier ones' holds from here.
+ */
+class BatchHolds {
+  readonly entries: NewEntry[] = [];
+  private readonly micro = new Map<string, number>();
+  private readonly images = new Map<string, number>();
+
+  add(e: NewEntry & { images: number }): void {
+    this.entries.push(e);
+    this.micro.set(e.keyId, (this.micro.get(e.keyId) ?? 0) - e.amountMicro);
+    this.images.set(e.keyId, (this.images.get(e.keyId) ?? 0) + e.images);
+  }
+  /** Credits held so far in this batch by `keyId`'s submits. */
+  heldMicro(keyId: string): number {
+    return this.micro.get(keyId) ?? 0;
+  }
+  heldImages(keyId: string): number {
+    return this.images.get(keyId) ?? 0;
+  }
+}
+
 export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDeps, batch: SubmitBatch): Promise<void> {
   const perImage = microPricePerImage(task.request, deps.pricing);
   const hold = perImage * task.request.n;
@@ -57,6 +84,11 @@ export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDep
   // The batch's keys are locked together, once: the locks hold until its transaction ends.
   const row = (await batch.once('keys', () => lockKeys(trx, deps.engine, batch.tasks.map((t) => t.ownerId)))).get(task.ownerId);
   if (!row) return; // not an API key's task (internal use): nothing to bill
+  const holds = await batch.once('holds', async () => {
+    const created = new BatchHolds();
+    batch.atEnd(() => appendEntries(trx, created.entries));
+    return created;
+  });
   // Revoked while this request was on its way in: refused like any later request.
   if (row.revoked_at !== null) throw new EaselError('unauthorized', 'Invalid or revoked API key.');
   const key = rowToKey(row);
@@ -84,7 +116,7 @@ export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDep
         retryable: false,
       });
     }
-    const used = await imagesUsedSince(trx, key.id, dayStart);
+    const used = (await imagesUsedSince(trx, key.id, dayStart)) + holds.heldImages(key.id);
     if (used + n > key.limits.dailyImages) {
       throw new EaselError(
         'rate_limited',
@@ -95,7 +127,10 @@ export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDep
     }
   }
   if (!key.unlimited) {
-    const balance = await balanceMicro(trx, key.id);
+    // The balance as the key's row was read when it was locked, less what this batch has held
+    // since: the lock keeps every other writer of the balance (the ledger's trigger) out until
+    // this transaction ends, and this batch's holds go in at its end.
+    const balance = Number(row.balance_micro) - holds.heldMicro(key.id);
     if (balance < hold) {
       throw new EaselError(
         'insufficient_credits',
@@ -104,7 +139,7 @@ export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDep
     }
   }
   // Unlimited keys get holds too, so usage is recorded the same way for every key.
-  await appendEntry(trx, { keyId: key.id, kind: 'hold', amountMicro: -hold, taskId: task.id, model: task.request.model, images: task.request.n, now });
+  holds.add({ keyId: key.id, kind: 'hold', amountMicro: -hold, taskId: task.id, model: task.request.model, images: task.request.n, now });
 }
 
 const holdOfTask = prepared<{ taskId: string }, { key_id: string; amount: number; images: number | null }>((p) => (db) =>

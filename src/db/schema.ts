@@ -24,6 +24,8 @@ export interface ApiKeysTable {
   concurrency: number | null;
   /** Images per UTC day; null = no limit */
   daily_images: number | null;
+  /** The sum of the key's ledger rows, kept by a trigger on credit_ledger (0007-key-balances) */
+  balance_micro: number;
 }
 
 export interface TasksTable {

@@ -59,33 +59,49 @@ const MAX_SUBMIT_BATCH = 256;
 /**
  * What the submits of one batch share. `once` computes a value the first time a batch asks for
  * it and hands the same promise to the rest of the batch: a row locked for the whole transaction
- * (an API key's), which later submits of the batch need not lock again. When the batch is written
- * again with a savepoint per submit, nothing is shared: a savepoint rolled back gives back the
- * locks taken inside it.
+ * (an API key's), which later submits of the batch need not lock again. `atEnd` leaves work for
+ * when the batch's submits have all been written, before the commit: rows of many submits
+ * written as one statement (their credit holds). When the batch is written again with a
+ * savepoint per submit, nothing is shared: a savepoint rolled back gives back the locks taken
+ * inside it, and a submit's end work is done inside its own savepoint.
  */
 export interface SubmitBatch {
   /** The submits that share `once`: the whole batch, or in the savepoint pass the current one. */
   readonly tasks: readonly NewTask[];
   once<T>(key: string, compute: () => Promise<T>): Promise<T>;
+  atEnd(work: () => Promise<void>): void;
 }
 
 /** Runs inside the submit transaction before the insert; may throw to refuse (e.g. short credit). */
 export type SubmitHook = (trx: Executor, task: NewTask, batch: SubmitBatch) => Promise<void>;
 
-/** For the batch written with savepoints: every submit computes its own. */
-const unshared = (task: NewTask): SubmitBatch => ({ tasks: [task], once: (_key, compute) => compute() });
+interface WrittenBatch extends SubmitBatch {
+  /** Does the end work left by the batch's submits, in the order it was left. */
+  end(): Promise<void>;
+}
 
-function sharedBatch(tasks: readonly NewTask[]): SubmitBatch {
+function sharedBatch(tasks: readonly NewTask[], shared = true): WrittenBatch {
   const values = new Map<string, Promise<unknown>>();
+  const endWork: (() => Promise<void>)[] = [];
   return {
     tasks,
     once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+      if (!shared) return compute();
       let value = values.get(key) as Promise<T> | undefined;
       if (value === undefined) values.set(key, (value = compute()));
       return value;
     },
+    atEnd(work) {
+      endWork.push(work);
+    },
+    async end() {
+      for (const work of endWork.splice(0)) await work();
+    },
   };
 }
+
+/** For the batch written with savepoints: every submit computes its own. */
+const unshared = (task: NewTask): WrittenBatch => sharedBatch([task], false);
 /** Runs inside the transaction that moved a task to a terminal state. */
 export type TerminalHook = (trx: Executor, task: Task) => Promise<void>;
 
@@ -210,6 +226,12 @@ export class TaskService {
           throw new RefusedInBatch(error);
         }
       }
+      try {
+        await shared.end();
+      } catch (error) {
+        // Which submit's row it was is found in the savepoint pass, where each does its own.
+        throw new RefusedInBatch(error);
+      }
       return tasks;
     });
   }
@@ -222,7 +244,10 @@ export class TaskService {
         const savepoint = sql.raw(`submit_${i}`);
         await sql`savepoint ${savepoint}`.execute(trx);
         try {
-          outcomes.push({ task: await this.insertOne(trx, p.task, unshared(p.task)) });
+          const own = unshared(p.task);
+          const task = await this.insertOne(trx, p.task, own);
+          await own.end();
+          outcomes.push({ task });
           await sql`release savepoint ${savepoint}`.execute(trx);
         } catch (error) {
           await sql`rollback to savepoint ${savepoint}`.execute(trx);

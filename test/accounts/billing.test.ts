@@ -65,6 +65,19 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal(view.body.credits_held, 0);
       const sum = (await ledgerRows(db(), k.id)).reduce((a, r) => a + r.amount, 0);
       assert.equal(sum, 0, 'the balance is the sum of the ledger');
+      const row = await db().selectFrom('api_keys').select('balance_micro').where('id', '=', k.id).executeTakeFirstOrThrow();
+      assert.equal(Number(row.balance_micro), 0, "the key's stored balance");
+    });
+
+    it('60 concurrent submits against a daily limit of 20 images accept exactly 20', async () => {
+      // Submits of one turn are written together and their holds at the end: each counts the
+      // images the ones before it in the batch reserved.
+      const k = await makeKey(s, { daily_images: 20 });
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => submit(k, { prompt: `daily crowd ${i}` })));
+      assert.equal(answers.filter((r) => r.status === 200).length, 20);
+      for (const r of answers.filter((a) => a.status !== 200)) assert429(r);
+      const usage = await k.api('GET', '/v1/usage');
+      assert.equal(usage.body.today.images, 20);
     });
 
     it('holds n × price at submit (shown as credits_reserved) and refuses a request the balance cannot cover', async () => {

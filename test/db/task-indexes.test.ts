@@ -1,30 +1,17 @@
 // The task queries that run all the time go through an index, on both engines, since the claim
 // index holds only queued tasks and the lease index only leased (running) ones (migrations 0005
-// and 0006). The SQL checked is what the code itself sends: a plugin records each query the
-// functions build, and the database is asked for its plan (PostgreSQL with sequential scans
-// priced out, so an index that can answer is used whatever the table's size). Their answers are
-// checked too, over tasks in every state.
+// and 0006). The SQL checked is what the code itself sends, and its plan is the database's own
+// (test/helpers/query-plans.ts). Their answers are checked too, over tasks in every state.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CompiledQuery, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import { backends } from '../helpers/backends.js';
+import { plansOf as plansOfDb } from '../helpers/query-plans.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import type { Db } from '../../src/db/database.js';
 import { defaultRequest } from '../../src/core/generation-request.js';
 import * as store from '../../src/tasks/task-store.js';
 import { countOpenTasks } from '../../src/accounts/billing.js';
 import { renderMetrics } from '../../src/http/metrics.js';
-
-class Recorder implements KyselyPlugin {
-  readonly nodes: RootOperationNode[] = [];
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    if (args.node.kind === 'SelectQueryNode') this.nodes.push(args.node);
-    return args.node;
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
 
 for (const backend of await backends()) {
   describe(`task indexes on ${backend.name}`, { skip: backend.skip }, () => {
@@ -58,30 +45,7 @@ for (const backend of await backends()) {
     });
     after(async () => cleanup());
 
-    /** The plans of the selects `work` makes, through a Db that records them. */
-    async function plansOf(work: (recorded: Db) => Promise<unknown>): Promise<string[]> {
-      const recorder = new Recorder();
-      const recorded = { ...db, kysely: db.kysely.withPlugin(recorder) } as Db;
-      await work(recorded);
-      assert.ok(recorder.nodes.length > 0, 'the work ran a select');
-      const plans: string[] = [];
-      for (const node of recorder.nodes) {
-        const q = db.kysely.getExecutor().compileQuery(node, { queryId: 'plan' } as never);
-        if (db.engine === 'sqlite') {
-          const rows = await db.kysely.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]));
-          plans.push(rows.rows.map((r) => r.detail).join(' | '));
-        } else {
-          plans.push(
-            await db.kysely.transaction().execute(async (trx) => {
-              await trx.executeQuery(CompiledQuery.raw('set local enable_seqscan = off'));
-              const rows = await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${q.sql}`, [...q.parameters]));
-              return rows.rows.map((r) => r['QUERY PLAN']).join(' | ');
-            }),
-          );
-        }
-      }
-      return plans;
-    }
+    const plansOf = (work: (recorded: Db) => Promise<unknown>) => plansOfDb(db, work);
 
     const assertIndexed = (plans: string[], index: string) => {
       for (const plan of plans) {

@@ -1,8 +1,9 @@
 // The ledger's books for one key, read straight from the credit_ledger table (src/accounts/ledger.ts):
 // every task has exactly one hold (−n × price), one release giving the hold back once it ended, and
 // a charge only when it succeeded, for exactly the images it delivered (−k × price). So over all
-// tasks: holds + releases = 0 and charges = images delivered × price. `difference` is how far the
-// books are from that, in micro-credits (0 when they balance).
+// tasks: holds + releases = 0 and charges = images delivered × price; and the balance on the key's
+// row is the sum of its rows. `difference` is how far the books are from that, in micro-credits
+// (0 when they balance).
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.js';
 
@@ -49,6 +50,15 @@ export async function checkLedger(db: Kysely<Database>, keyId: string, pricePerI
   for (const [taskId, extra] of byTask) {
     out.problems.push(`ledger rows for a task that does not exist: ${taskId}`);
     out.difference += extra.reduce((s, r) => s + Math.abs(r.amount), 0);
+  }
+  // The balance kept on the key's row (the ledger's trigger, migration 0007) is the sum of all
+  // its rows, whatever crashed or ran at once.
+  const all = await db.selectFrom('credit_ledger').select(['amount']).where('key_id', '=', keyId).execute();
+  const sum = all.reduce((s, r) => s + Number(r.amount), 0);
+  const key = await db.selectFrom('api_keys').select('balance_micro').where('id', '=', keyId).executeTakeFirst();
+  if (key && Number(key.balance_micro) !== sum) {
+    out.problems.push(`key ${keyId}: stored balance ${Number(key.balance_micro)}, ledger sum ${sum}`);
+    out.difference += Math.abs(Number(key.balance_micro) - sum);
   }
   return out;
 }

@@ -21,6 +21,7 @@ for (const backend of await backends()) {
     let hookCalls = 0;
     let computed = 0;
     let seenBatches: string[][] = [];
+    let lateWork: string[] = [];
 
     before(async () => {
       const opened = await backend.open();
@@ -38,6 +39,17 @@ for (const backend of await backends()) {
         });
         if (task.request.prompt.includes('refuse')) throw new EaselError('insufficient_credits', `refused: ${task.request.prompt}`);
         await trx.insertInto('credit_ledger').values({ id: `hold-${task.id}`, key_id: task.ownerId, kind: 'hold', amount: -1, task_id: task.id, model: task.request.model, images: 1, note: null, created_at: task.now }).execute();
+        // Work left for the end of the batch, as the credit holds are written: it notes how many
+        // of the batch's tasks were in by then, and writes a row of its own (or fails, if asked).
+        if (task.request.prompt.startsWith('late')) {
+          batch.atEnd(async () => {
+            const ids = batch.tasks.map((t) => t.id);
+            const inserted = await trx.selectFrom('tasks').select('id').where('id', 'in', ids).execute();
+            lateWork.push(`${task.request.prompt}: ${inserted.length} of ${ids.length}`);
+            if (task.request.prompt.includes('fails')) throw new EaselError('insufficient_credits', `late refusal: ${task.request.prompt}`);
+            await trx.insertInto('credit_ledger').values({ id: `late-${task.id}`, key_id: task.ownerId, kind: 'adjust', amount: 0, task_id: null, model: null, images: null, note: task.id, created_at: task.now }).execute();
+          });
+        }
       });
     });
     after(async () => cleanup());
@@ -101,6 +113,27 @@ for (const backend of await backends()) {
       // rolled-back savepoint would have given back a lock taken inside it), each seeing itself.
       assert.equal(computed, 1 + 4);
       assert.deepEqual(seenBatches, [['one', 'two', 'refuse three', 'four'], ['one'], ['two'], ['refuse three'], ['four']]);
+    });
+
+    it('work left for the end of a batch runs after all its submits; in the savepoint pass, after each, alone', async () => {
+      lateWork = [];
+      const ids = (await Promise.all(['late 1', 'late 2', 'late 3'].map((p) => submit(p)))).map((t) => t.id);
+      assert.deepEqual(lateWork, ['late 1: 3 of 3', 'late 2: 3 of 3', 'late 3: 3 of 3']);
+      const late = async (taskIds: string[]) =>
+        (await db.kysely.selectFrom('credit_ledger').select('note').where('note', 'in', taskIds).execute()).map((r) => r.note).sort();
+      assert.deepEqual(await late(ids), [...ids].sort());
+
+      lateWork = [];
+      const results = await settle([submit('late a'), submit('late fails b'), submit('late c')]);
+      assert.equal(results[0]!.status, 'fulfilled');
+      assert.equal(results[1]!.status, 'rejected');
+      assert.equal(((results[1] as PromiseRejectedResult).reason as EaselError).message, 'late refusal: late fails b');
+      assert.equal(results[2]!.status, 'fulfilled');
+      // The first pass failed at its end and was rolled back; then each submit did its own.
+      assert.deepEqual(lateWork, ['late a: 3 of 3', 'late fails b: 3 of 3', 'late a: 1 of 1', 'late fails b: 1 of 1', 'late c: 1 of 1']);
+      const kept = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.id] : []));
+      assert.deepEqual(await late(kept), [...kept].sort());
+      assert.deepEqual((await stored(kept)).tasks, [...kept].sort());
     });
 
     it('a lone submit that is refused gets its own error, not a wrapper', async () => {

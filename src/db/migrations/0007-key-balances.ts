@@ -1,0 +1,50 @@
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
+
+// Each key's balance is kept on its row (api_keys.balance_micro) instead of summed from the
+// ledger whenever it is needed. The sum read every ledger row a key ever had: a key that had made
+// 75,000 tasks (225,000 rows) took ~40 ms to sum on SQLite, inside the write transaction of every
+// submit it made (so holding up every other writer), and `GET /v1/usage` summed its holds' releases
+// the same way (bench/ "submit-credits", README "Performance").
+//
+// The column is kept by a trigger on the ledger, not by the code that appends rows: every row
+// that goes in, whoever inserts it (an easel of an older version still running during an upgrade
+// included), moves the balance in the same statement, and a row `on conflict do nothing` skipped
+// moves nothing. The ledger stays the record; the column is its sum.
+//
+// PostgreSQL: one statement-level trigger sums the rows a statement inserted per key and leaves
+// the key's row alone when they cancel out. A task that produced every image it asked for is
+// settled with a release and a charge of the same amount in one statement, so settling it does
+// not lock (or wait for) its key's row, which the key's submits hold locked while they are
+// written. SQLite: a row trigger (SQLite has no other kind); there is one writer at a time anyway.
+// Forward-only: never edit a migration that has shipped; add a new numbered file instead.
+export async function up(db: Kysely<any>): Promise<void> {
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  if (postgres) {
+    // Rows inserted meanwhile (by a process that has not been upgraded) wait for this
+    // transaction, then go through the trigger: none is counted twice or missed.
+    await sql`lock table credit_ledger in share row exclusive mode`.execute(db);
+  }
+  await db.schema.alterTable('api_keys').addColumn('balance_micro', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+  await sql`update api_keys set balance_micro = (select coalesce(sum(l.amount), 0) from credit_ledger l where l.key_id = api_keys.id)`.execute(db);
+  if (postgres) {
+    await sql`
+      create function credit_ledger_balance() returns trigger language plpgsql as $$
+      begin
+        update api_keys k set balance_micro = k.balance_micro + d.delta
+          from (select key_id, sum(amount) as delta from inserted_rows group by key_id) d
+          where k.id = d.key_id and d.delta <> 0;
+        return null;
+      end $$`.execute(db);
+    await sql`
+      create trigger credit_ledger_balance after insert on credit_ledger
+        referencing new table as inserted_rows
+        for each statement execute function credit_ledger_balance()`.execute(db);
+  } else {
+    await sql`
+      create trigger credit_ledger_balance after insert on credit_ledger
+        when new.amount <> 0
+        begin
+          update api_keys set balance_micro = balance_micro + new.amount where id = new.key_id;
+        end`.execute(db);
+  }
+}
