@@ -118,23 +118,56 @@ async function startOnFreshDatabase(
   return child;
 }
 
-/** Submits with one key, or (`keys`) with a key of its own per connection, made by the tree's own code. */
-function submitMeasure(name: string, engine: EaselLib.Engine, keys: 'one' | 'per-connection' = 'one'): Measure {
+/** Tasks in the ledger history of the `credited` key: three rows each (hold, release, charge). */
+const HISTORY_TASKS = 75_000;
+
+/** A credited key's past: `tasks` settled tasks' rows, written straight to the ledger (its table is the same since 0003). */
+async function seedLedgerHistory(db: { kysely: unknown }, keyId: string, tasks: number): Promise<void> {
+  const kysely = db.kysely as import('kysely').Kysely<import('../src/db/schema.js').Database>;
+  const start = Date.now() - 90 * 86_400_000;
+  await kysely.transaction().execute(async (trx) => {
+    for (let from = 0; from < tasks; from += 500) {
+      const rows = [];
+      for (let i = from; i < Math.min(tasks, from + 500); i++) {
+        const task = { key_id: keyId, task_id: `task-history-${i}`, model: 'gpt-4o-image', images: 1, note: null, created_at: start + i * 100 };
+        rows.push({ ...task, id: `led_history_${i}_h`, kind: 'hold', amount: -1_000_000 });
+        rows.push({ ...task, id: `led_history_${i}_r`, kind: 'release', amount: 1_000_000 });
+        rows.push({ ...task, id: `led_history_${i}_c`, kind: 'charge', amount: -1_000_000 });
+      }
+      await trx.insertInto('credit_ledger').values(rows).execute();
+    }
+  });
+}
+
+/**
+ * Submits with one key, or (`keys`) with a key of its own per connection, made by the tree's own
+ * code, or with one key that has a balance to check (not unlimited) and a long past in the ledger.
+ */
+function submitMeasure(name: string, engine: EaselLib.Engine, keys: 'one' | 'per-connection' | 'credited' = 'one'): Measure {
   return {
     name,
-    description: `POST /v1/images/generations (gpt-4o-image) on ${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${SUBMIT_CONNECTIONS} connections, ${keys === 'one' ? 'one key' : 'a key per connection'}`,
-    async start(tree, { defer }) {
+    description: `POST /v1/images/generations (gpt-4o-image) on ${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${SUBMIT_CONNECTIONS} connections, ${
+      keys === 'one' ? 'one key' : keys === 'per-connection' ? 'a key per connection' : `one key with credits and ${HISTORY_TASKS.toLocaleString('en-US')} settled tasks in its ledger (2,000 with --quick)`
+    }`,
+    async start(tree, { defer, quick }) {
       const own: string[] = [];
       const child = await startOnFreshDatabase(tree, engine, defer, 'api', async (_database, opened) => {
         if (keys === 'one') return;
         const { createApiKey } = (await import(pathToFileURL(path.join(tree.dir, 'dist/src/accounts/api-keys.js')).href)) as typeof import('../src/accounts/api-keys.js');
-        for (let i = 0; i < SUBMIT_CONNECTIONS; i++) own.push((await createApiKey((opened.db as unknown as { kysely: never }).kysely, { name: `bench ${i}`, isAdmin: false, now: Date.now() })).key);
+        const kysely = (opened.db as unknown as { kysely: never }).kysely;
+        if (keys === 'credited') {
+          const key = await createApiKey(kysely, { name: 'bench credited', isAdmin: false, credits: 1_000_000_000, now: Date.now() });
+          await seedLedgerHistory(opened.db as unknown as { kysely: unknown }, key.id, quick ? 2_000 : HISTORY_TASKS);
+          own.push(key.key);
+          return;
+        }
+        for (let i = 0; i < SUBMIT_CONNECTIONS; i++) own.push((await createApiKey(kysely, { name: `bench ${i}`, isAdmin: false, now: Date.now() })).key);
       });
       const url = `${child.ready.url}/v1/images/generations`;
-      const headers = { authorization: `Bearer ${tree.easel.BENCH_KEY}`, 'content-type': 'application/json' };
+      const headers = { authorization: `Bearer ${keys === 'credited' ? own[0] : tree.easel.BENCH_KEY}`, 'content-type': 'application/json' };
       const body = JSON.stringify({ model: 'gpt-4o-image', prompt: tree.seed.PROMPT });
       await probe(url, { method: 'POST', headers, body }, `${tree.label}'s submit`);
-      const requests = keys === 'one' ? undefined : rotatingKeyPosts(body, headers, own);
+      const requests = keys === 'per-connection' ? rotatingKeyPosts(body, headers, own) : undefined;
       return async (seconds) =>
         checkLoad(tree.label, await load({ url, method: 'POST', headers, body, ...(requests ? { requests } : {}), connections: SUBMIT_CONNECTIONS, duration: seconds, pid: child.pid }));
     },
@@ -224,6 +257,8 @@ const MEASURES: Measure[] = [
   syncMeasure('sync64', 64),
   submitMeasure('submit-pg', 'postgres'),
   submitMeasure('submit-pg-keys', 'postgres', 'per-connection'),
+  submitMeasure('submit-credits', 'sqlite', 'credited'),
+  submitMeasure('submit-credits-pg', 'postgres', 'credited'),
   pipelineMeasure('pipeline', 'sqlite'),
   pipelineMeasure('pipeline-pg', 'postgres'),
 ];
