@@ -165,10 +165,27 @@ export async function imagesUsedSince(db: Executor, keyId: string, since: number
   return Number(r.used);
 }
 
+/**
+ * A key's entries, newest first, `limit` of them from after the entry `before`. Ordered by time
+ * and then id (ids begin with their entry's time, so this is their order too), read backwards
+ * along the key's (key_id, created_at) index and stopped at `limit`: ordering by id alone made
+ * the database read and sort every row the key ever had for each page (~50–130 ms for a key
+ * with 225,000 rows on SQLite).
+ */
 export async function listEntries(db: Executor, keyId: string, options: { limit: number; before?: string | undefined }): Promise<LedgerEntry[]> {
   let q = db.selectFrom('credit_ledger').selectAll().where('key_id', '=', keyId);
-  if (options.before) q = q.where('id', '<', options.before);
-  const rows = await q.orderBy('id', 'desc').limit(options.limit).execute();
+  if (options.before) {
+    const before = options.before;
+    const cursor = await db.selectFrom('credit_ledger').select('created_at').where('id', '=', before).where('key_id', '=', keyId).executeTakeFirst();
+    if (cursor) {
+      const at = Number(cursor.created_at);
+      // `created_at <= at` on its own as well: it bounds the index range.
+      q = q.where('created_at', '<=', at).where((eb) => eb.or([eb('created_at', '<', at), eb('id', '<', before)]));
+    } else {
+      q = q.where('id', '<', before);
+    }
+  }
+  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
   return rows.map((r) => ({
     id: r.id,
     keyId: r.key_id,

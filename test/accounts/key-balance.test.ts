@@ -15,7 +15,7 @@ import type { Task } from '../../src/core/task.js';
 import { defaultRequest } from '../../src/core/generation-request.js';
 import * as store from '../../src/tasks/task-store.js';
 import { createApiKey } from '../../src/accounts/api-keys.js';
-import { appendEntry, balanceMicro, balancesMicro, imagesUsedSince, openHoldsMicro } from '../../src/accounts/ledger.js';
+import { appendEntry, balanceMicro, balancesMicro, imagesUsedSince, listEntries, openHoldsMicro } from '../../src/accounts/ledger.js';
 import { settleTask } from '../../src/accounts/billing.js';
 
 const now = 1_800_000_000_000;
@@ -113,6 +113,42 @@ for (const backend of await backends()) {
         /refused/,
       );
       await assertBalance(key.id, 3 * M);
+    });
+
+    it("a key's ledger is paged newest first, each page read along the key's index", async () => {
+      const key = await createApiKey(db.kysely, { isAdmin: false, name: 'pages', credits: 1, now });
+      // Entries at a few times, several at the same millisecond.
+      for (let i = 0; i < 11; i++) await appendEntry(db.kysely, { keyId: key.id, kind: 'adjust', amountMicro: i, note: `entry ${i}`, now: now + 1 + Math.floor(i / 4) });
+      const all = (await db.kysely.selectFrom('credit_ledger').select(['id', 'created_at']).where('key_id', '=', key.id).execute())
+        .sort((a, b) => Number(b.created_at) - Number(a.created_at) || (a.id < b.id ? 1 : -1))
+        .map((r) => r.id);
+      assert.equal(all.length, 12, 'the grant and eleven entries');
+      const paged: string[] = [];
+      let before: string | undefined;
+      let plans: string[] = [];
+      for (;;) {
+        const from = before;
+        const recorded = await plansOf(db, async (d) => {
+          const page = await listEntries(d.kysely, key.id, { limit: 3, before: from });
+          paged.push(...page.map((e) => e.id));
+          before = page.length === 3 ? page[2]!.id : undefined;
+        });
+        plans = recorded;
+        if (before === undefined) break;
+      }
+      assert.deepEqual(paged, all);
+      // An id that is not the key's: what sorts below it, as before.
+      assert.deepEqual((await listEntries(db.kysely, key.id, { limit: 100, before: 'led_' })).length, 0);
+      const page = plans[plans.length - 1]!;
+      if (backend.name === 'sqlite') {
+        // (Sorting the ids of one millisecond is "FOR RIGHT PART OF ORDER BY".)
+        assert.doesNotMatch(page, /USE TEMP B-TREE FOR ORDER BY/, `no sort of all the key's rows: ${page}`);
+        assert.match(page, /credit_ledger_key_idx \(key_id=\? AND created_at<\?\)/, page);
+      } else {
+        // PostgreSQL sorts what the backward scan gives (a table this small is estimated at a row).
+        assert.match(page, /Index Scan Backward using credit_ledger_key_idx/, page);
+        assert.match(page, /Index Cond: \(\(key_id = '[^']*'::text\) AND \(created_at <= /, page);
+      }
     });
 
     if (backend.name === 'postgres') {
