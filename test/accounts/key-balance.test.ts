@@ -103,6 +103,23 @@ for (const backend of await backends()) {
       assert.equal(await balanceMicro(db.kysely, 'key_no_such_key'), 0);
     });
 
+    it('a ledger row mended or deleted by hand moves the balance with it', async () => {
+      const key = await createApiKey(db.kysely, { isAdmin: false, name: 'mended', credits: 10, now });
+      const other = await createApiKey(db.kysely, { isAdmin: false, name: 'other', credits: 1, now });
+      await appendEntry(db.kysely, { keyId: key.id, kind: 'topup', amountMicro: 5 * M, note: 'a typo', now });
+      await assertBalance(key.id, 15 * M);
+      await db.kysely.updateTable('credit_ledger').set({ amount: 4 * M }).where('key_id', '=', key.id).where('kind', '=', 'topup').execute();
+      await assertBalance(key.id, 14 * M);
+      // Moved to another key: taken from one, given to the other.
+      await db.kysely.updateTable('credit_ledger').set({ key_id: other.id }).where('key_id', '=', key.id).where('kind', '=', 'topup').execute();
+      await assertBalance(key.id, 10 * M);
+      await assertBalance(other.id, 5 * M);
+      await db.kysely.deleteFrom('credit_ledger').where('key_id', '=', other.id).where('kind', '=', 'topup').execute();
+      await assertBalance(other.id, 1 * M);
+      await db.kysely.updateTable('credit_ledger').set({ note: 'only a note' }).where('key_id', '=', key.id).execute();
+      await assertBalance(key.id, 10 * M);
+    });
+
     it('the rows of one transaction rolled back take their balance change with them', async () => {
       const key = await createApiKey(db.kysely, { isAdmin: false, name: 'rollback', credits: 3, now });
       await assert.rejects(

@@ -39,12 +39,52 @@ export async function up(db: Kysely<any>): Promise<void> {
       create trigger credit_ledger_balance after insert on credit_ledger
         referencing new table as inserted_rows
         for each statement execute function credit_ledger_balance()`.execute(db);
+    // easel never changes or deletes a ledger row; an operator mending one by hand moves the
+    // balance with it.
+    await sql`
+      create function credit_ledger_balance_changed() returns trigger language plpgsql as $$
+      begin
+        update api_keys k set balance_micro = k.balance_micro + d.delta
+          from (select key_id, sum(amount) as delta
+                  from (select key_id, amount from new_rows union all select key_id, -amount from old_rows) c
+                  group by key_id) d
+          where k.id = d.key_id and d.delta <> 0;
+        return null;
+      end $$`.execute(db);
+    await sql`
+      create trigger credit_ledger_balance_update after update on credit_ledger
+        referencing old table as old_rows new table as new_rows
+        for each statement execute function credit_ledger_balance_changed()`.execute(db);
+    await sql`
+      create function credit_ledger_balance_deleted() returns trigger language plpgsql as $$
+      begin
+        update api_keys k set balance_micro = k.balance_micro - d.amount
+          from (select key_id, sum(amount) as amount from old_rows group by key_id) d
+          where k.id = d.key_id and d.amount <> 0;
+        return null;
+      end $$`.execute(db);
+    await sql`
+      create trigger credit_ledger_balance_delete after delete on credit_ledger
+        referencing old table as old_rows
+        for each statement execute function credit_ledger_balance_deleted()`.execute(db);
   } else {
     await sql`
       create trigger credit_ledger_balance after insert on credit_ledger
         when new.amount <> 0
         begin
           update api_keys set balance_micro = balance_micro + new.amount where id = new.key_id;
+        end`.execute(db);
+    await sql`
+      create trigger credit_ledger_balance_update after update of key_id, amount on credit_ledger
+        begin
+          update api_keys set balance_micro = balance_micro - old.amount where id = old.key_id;
+          update api_keys set balance_micro = balance_micro + new.amount where id = new.key_id;
+        end`.execute(db);
+    await sql`
+      create trigger credit_ledger_balance_delete after delete on credit_ledger
+        when old.amount <> 0
+        begin
+          update api_keys set balance_micro = balance_micro - old.amount where id = old.key_id;
         end`.execute(db);
   }
 }
