@@ -27,6 +27,8 @@ import { SUBMIT_CONNECTIONS } from './scenarios/submit.js';
 import { routingYaml, SYNC_BODY, UPSTREAM_KEY_ENV } from './scenarios/sync-overhead.js';
 import type * as EaselLib from './lib/easel.js';
 import type * as SeedLib from './lib/seed.js';
+// This tree's, for both sides: it writes straight into the ledger, whose table is the same since 0003.
+import { HISTORY_TASKS, seedLedgerHistory } from './lib/seed.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -118,27 +120,6 @@ async function startOnFreshDatabase(
   return child;
 }
 
-/** Tasks in the ledger history of the `credited` key: three rows each (hold, release, charge). */
-const HISTORY_TASKS = 75_000;
-
-/** A credited key's past: `tasks` settled tasks' rows, written straight to the ledger (its table is the same since 0003). */
-async function seedLedgerHistory(db: { kysely: unknown }, keyId: string, tasks: number): Promise<void> {
-  const kysely = db.kysely as import('kysely').Kysely<import('../src/db/schema.js').Database>;
-  const start = Date.now() - 90 * 86_400_000;
-  await kysely.transaction().execute(async (trx) => {
-    for (let from = 0; from < tasks; from += 500) {
-      const rows = [];
-      for (let i = from; i < Math.min(tasks, from + 500); i++) {
-        const task = { key_id: keyId, task_id: `task-history-${i}`, model: 'gpt-4o-image', images: 1, note: null, created_at: start + i * 100 };
-        rows.push({ ...task, id: `led_history_${i}_h`, kind: 'hold', amount: -1_000_000 });
-        rows.push({ ...task, id: `led_history_${i}_r`, kind: 'release', amount: 1_000_000 });
-        rows.push({ ...task, id: `led_history_${i}_c`, kind: 'charge', amount: -1_000_000 });
-      }
-      await trx.insertInto('credit_ledger').values(rows).execute();
-    }
-  });
-}
-
 /**
  * Submits with one key, or (`keys`) with a key of its own per connection, made by the tree's own
  * code, or with one key that has a balance to check (not unlimited) and a long past in the ledger.
@@ -157,7 +138,7 @@ function submitMeasure(name: string, engine: EaselLib.Engine, keys: 'one' | 'per
         const kysely = (opened.db as unknown as { kysely: never }).kysely;
         if (keys === 'credited') {
           const key = await createApiKey(kysely, { name: 'bench credited', isAdmin: false, credits: 1_000_000_000, now: Date.now() });
-          await seedLedgerHistory(opened.db as unknown as { kysely: unknown }, key.id, quick ? 2_000 : HISTORY_TASKS);
+          await seedLedgerHistory(opened.db as unknown as Parameters<typeof seedLedgerHistory>[0], key.id, quick ? 2_000 : HISTORY_TASKS);
           own.push(key.key);
           return;
         }

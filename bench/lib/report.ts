@@ -44,6 +44,8 @@ function submitFigures(engine: string, target?: Target): Record<string, FigureSp
     [`${p}_easel_cpu_ms`]: cpu(`submit (${engine}): easel CPU per request`),
     [`${p}_baseline_cpu_ms`]: cpu(`submit (${engine}): bare node http CPU per request`),
     [`${p}_distinct_keys_rps`]: rps(`submit (${engine}): easel, one key per connection`),
+    [`${p}_credited_key_rps`]: rps(`submit (${engine}): easel, a credited key with 75,000 past tasks (2,000 with --quick)`),
+    [`${p}_credited_key_p50_ms`]: ms(`submit (${engine}): easel, that key, p50`),
     [`${p}_durable_rps`]: rps(`submit (${engine}): bare node committing each request`),
     [`${p}_durable_cpu_ms`]: cpu(`submit (${engine}): bare node committing each request, CPU per request`),
     [`${p}_durable_ratio`]: ratio(`submit (${engine}): easel / committing baseline req/s`),

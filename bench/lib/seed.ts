@@ -1,6 +1,7 @@
 // Filling a database before easel starts on it: tasks through the store (fast, in transaction
-// batches) for the poll scenario, and tasks through the task service's submit (the same path as
-// an HTTP submit below the dialect: the credit hold in the same transaction) for the pipeline.
+// batches) for the poll scenario, tasks through the task service's submit (the same path as an
+// HTTP submit below the dialect: the credit hold in the same transaction) for the pipeline, and a
+// key's past in the ledger for submits with a key that has credits.
 import type { Db } from '../../src/db/database.js';
 import { defaultRequest, type GenerationRequest } from '../../src/core/generation-request.js';
 import { unifiedTaskId } from '../../src/core/ids.js';
@@ -82,4 +83,29 @@ export async function seedQueuedTasks(db: Db, ownerId: string, count: number, op
   };
   await Promise.all(Array.from({ length: parallel }, one));
   return ids;
+}
+
+/** Tasks in the ledger history of the credited key of the submit figures: three rows each. */
+export const HISTORY_TASKS = 75_000;
+
+/**
+ * A key's past: `tasks` settled tasks' rows (hold, release, charge of one credit), written
+ * straight into the ledger, whose table is the same since migration 0003 (bench:compare seeds an
+ * older build's database with it too). Returns nothing; the key's balance follows the rows where
+ * the build keeps one.
+ */
+export async function seedLedgerHistory(db: Pick<Db, 'kysely'>, keyId: string, tasks: number): Promise<void> {
+  const start = Date.now() - 90 * 86_400_000;
+  await db.kysely.transaction().execute(async (trx) => {
+    for (let from = 0; from < tasks; from += 500) {
+      const rows = [];
+      for (let i = from; i < Math.min(tasks, from + 500); i++) {
+        const task = { key_id: keyId, task_id: `task-history-${i}`, model: 'gpt-4o-image', images: 1, note: null, created_at: start + i * 100 };
+        rows.push({ ...task, id: `led_history_${i}_h`, kind: 'hold', amount: -1_000_000 });
+        rows.push({ ...task, id: `led_history_${i}_r`, kind: 'release', amount: 1_000_000 });
+        rows.push({ ...task, id: `led_history_${i}_c`, kind: 'charge', amount: -1_000_000 });
+      }
+      await trx.insertInto('credit_ledger').values(rows).execute();
+    }
+  });
 }

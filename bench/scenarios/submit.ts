@@ -6,7 +6,7 @@
 import { forkServer } from '../lib/child.js';
 import { BENCH_KEY, freshDatabase, profileRun, startEaselChild, type Engine } from '../lib/easel.js';
 import { checkLoad, contest, load } from '../lib/load.js';
-import { PROMPT } from '../lib/seed.js';
+import { HISTORY_TASKS, PROMPT, seedLedgerHistory } from '../lib/seed.js';
 import { rotatingKeyPosts } from '../lib/requests.js';
 import { createApiKey } from '../../src/accounts/api-keys.js';
 import { withCleanup, type Scenario, type ScenarioContext, type ScenarioOutcome } from '../lib/scenario.js';
@@ -21,6 +21,10 @@ export async function runSubmit(ctx: ScenarioContext, engine: Engine): Promise<S
     // Keys of their own for the distinct-keys run below (unlimited credits, like the bench key).
     const ownKeys: string[] = [];
     for (let i = 0; i < SUBMIT_CONNECTIONS; i++) ownKeys.push((await createApiKey(db.kysely, { name: `bench ${i}`, isAdmin: false, now: Date.now() })).key);
+    // And a key with credits (its balance checked on every submit) and a long past in the ledger.
+    const historyTasks = ctx.quick ? 2_000 : HISTORY_TASKS;
+    const credited = await createApiKey(db.kysely, { name: 'bench credited', isAdmin: false, credits: 1_000_000_000, now: Date.now() });
+    await seedLedgerHistory(db, credited.id, historyTasks);
     await db.close();
     const easel = await startEaselChild(database, { role: 'api' });
     defer(() => easel.stop());
@@ -50,6 +54,9 @@ export async function runSubmit(ctx: ScenarioContext, engine: Engine): Promise<S
     // difference between the two runs is what the lock costs.
     const spread = rotatingKeyPosts(body, headers, ownKeys);
     const distinct = checkLoad('easel, distinct keys', await load({ url: `${easel.ready.url}/v1/images/generations`, requests: spread, connections, duration: ctx.seconds, pid: easel.pid }));
+    // The same load with the credited key: what a key's balance check and its history cost.
+    const creditedHeaders = { ...headers, authorization: `Bearer ${credited.key}` };
+    const withHistory = checkLoad('easel, credited key', await load({ url: `${easel.ready.url}/v1/images/generations`, method: 'POST', headers: creditedHeaders, body, connections, duration: ctx.seconds, pid: easel.pid }));
     const p = `submit_${engine}`;
     return {
       figures: {
@@ -63,12 +70,14 @@ export async function runSubmit(ctx: ScenarioContext, engine: Engine): Promise<S
         [`${p}_easel_cpu_ms`]: r.easel.cpuMsPerRequest ?? null,
         [`${p}_baseline_cpu_ms`]: r.baseline.cpuMsPerRequest ?? null,
         [`${p}_distinct_keys_rps`]: distinct.rps,
+        [`${p}_credited_key_rps`]: withHistory.rps,
+        [`${p}_credited_key_p50_ms`]: withHistory.p50Ms,
         [`${p}_durable_rps`]: d.baseline.rps,
         [`${p}_durable_cpu_ms`]: d.baseline.cpuMsPerRequest ?? null,
         [`${p}_durable_ratio`]: d.easel.rps / d.baseline.rps,
       },
-      settings: { engine, connections, seconds: ctx.seconds, rounds: ctx.rounds, warmupSeconds: ctx.warmupSeconds, role: 'api', logLevel: 'warn' },
-      details: { answerBytes: bytes, easel: r.easel, baseline: r.baseline, distinctKeys: distinct, durable: d },
+      settings: { engine, connections, seconds: ctx.seconds, rounds: ctx.rounds, warmupSeconds: ctx.warmupSeconds, role: 'api', logLevel: 'warn', creditedKeyHistoryTasks: historyTasks },
+      details: { answerBytes: bytes, easel: r.easel, baseline: r.baseline, distinctKeys: distinct, creditedKey: withHistory, durable: d },
     };
   });
 }
