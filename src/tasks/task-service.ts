@@ -219,17 +219,12 @@ export class TaskService {
     return this.db.kysely.transaction().execute(async (trx) => {
       const tasks: Outcome[] = [];
       const shared = sharedBatch(batch.map((p) => p.task));
-      for (const p of batch) {
-        try {
-          tasks.push({ task: await this.insertOne(trx, p.task, shared) });
-        } catch (error) {
-          throw new RefusedInBatch(error);
-        }
-      }
       try {
+        for (const p of batch) tasks.push({ task: await this.insertOne(trx, p.task, shared) });
+        // A refusal at the end (a row of the batch's holds): which submit's it was is found in
+        // the savepoint pass, where each does its own.
         await shared.end();
       } catch (error) {
-        // Which submit's row it was is found in the savepoint pass, where each does its own.
         throw new RefusedInBatch(error);
       }
       return tasks;

@@ -27,46 +27,17 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('api_keys').addColumn('balance_micro', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
   await sql`update api_keys set balance_micro = (select coalesce(sum(l.amount), 0) from credit_ledger l where l.key_id = api_keys.id)`.execute(db);
   if (postgres) {
-    await sql`
-      create function credit_ledger_balance() returns trigger language plpgsql as $$
-      begin
-        update api_keys k set balance_micro = k.balance_micro + d.delta
-          from (select key_id, sum(amount) as delta from inserted_rows group by key_id) d
-          where k.id = d.key_id and d.delta <> 0;
-        return null;
-      end $$`.execute(db);
-    await sql`
-      create trigger credit_ledger_balance after insert on credit_ledger
-        referencing new table as inserted_rows
-        for each statement execute function credit_ledger_balance()`.execute(db);
+    await pgBalanceTrigger(db, 'credit_ledger_balance', 'insert', 'new table as inserted_rows', 'select key_id, amount from inserted_rows');
     // easel never changes or deletes a ledger row; an operator mending one by hand moves the
     // balance with it.
-    await sql`
-      create function credit_ledger_balance_changed() returns trigger language plpgsql as $$
-      begin
-        update api_keys k set balance_micro = k.balance_micro + d.delta
-          from (select key_id, sum(amount) as delta
-                  from (select key_id, amount from new_rows union all select key_id, -amount from old_rows) c
-                  group by key_id) d
-          where k.id = d.key_id and d.delta <> 0;
-        return null;
-      end $$`.execute(db);
-    await sql`
-      create trigger credit_ledger_balance_update after update on credit_ledger
-        referencing old table as old_rows new table as new_rows
-        for each statement execute function credit_ledger_balance_changed()`.execute(db);
-    await sql`
-      create function credit_ledger_balance_deleted() returns trigger language plpgsql as $$
-      begin
-        update api_keys k set balance_micro = k.balance_micro - d.amount
-          from (select key_id, sum(amount) as amount from old_rows group by key_id) d
-          where k.id = d.key_id and d.amount <> 0;
-        return null;
-      end $$`.execute(db);
-    await sql`
-      create trigger credit_ledger_balance_delete after delete on credit_ledger
-        referencing old table as old_rows
-        for each statement execute function credit_ledger_balance_deleted()`.execute(db);
+    await pgBalanceTrigger(
+      db,
+      'credit_ledger_balance_update',
+      'update',
+      'old table as old_rows new table as new_rows',
+      'select key_id, amount from new_rows union all select key_id, -amount from old_rows',
+    );
+    await pgBalanceTrigger(db, 'credit_ledger_balance_delete', 'delete', 'old table as old_rows', 'select key_id, -amount as amount from old_rows');
   } else {
     await sql`
       create trigger credit_ledger_balance after insert on credit_ledger
@@ -87,4 +58,24 @@ export async function up(db: Kysely<any>): Promise<void> {
           update api_keys set balance_micro = balance_micro - old.amount where id = old.key_id;
         end`.execute(db);
   }
+}
+
+/**
+ * A statement trigger (function and trigger, both named `name`) that adds to each key's balance
+ * the sum of what `moves` (key_id, amount rows over the statement's transition tables) moves for
+ * it, leaving the keys whose moves cancel out alone.
+ */
+async function pgBalanceTrigger(db: Kysely<any>, name: string, event: 'insert' | 'update' | 'delete', referencing: string, moves: string): Promise<void> {
+  await sql`
+    create function ${sql.raw(name)}() returns trigger language plpgsql as $$
+    begin
+      update api_keys k set balance_micro = k.balance_micro + d.delta
+        from (select key_id, sum(amount) as delta from (${sql.raw(moves)}) m group by key_id) d
+        where k.id = d.key_id and d.delta <> 0;
+      return null;
+    end $$`.execute(db);
+  await sql`
+    create trigger ${sql.raw(name)} after ${sql.raw(event)} on credit_ledger
+      referencing ${sql.raw(referencing)}
+      for each statement execute function ${sql.raw(name)}()`.execute(db);
 }
