@@ -37,19 +37,24 @@ function credits(micro: number): string {
 }
 
 /**
- * Queued and running tasks of a key (its concurrency limit), counted apart so each count goes
- * through the index that holds only such tasks (tasksIn) instead of every task the key ever made.
+ * Queued and running tasks of a key (its concurrency limit), each state read through the index
+ * that holds only such tasks (tasksIn) instead of every task the key ever made. Both are read by
+ * one statement: on PostgreSQL each statement sees its own snapshot, so two counts would count a
+ * task claimed between them twice (queued in the first, running in the second), and refuse a
+ * submit the limit allows (seen in CI).
  */
 export async function countOpenTasks(trx: Executor, ownerId: string): Promise<number> {
-  const count = (status: 'queued' | 'running') =>
+  const open = (status: 'queued' | 'running') =>
     tasksIn(trx, status)
-      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .select('id')
       // `owner_id || ''`: SQLite (which keeps no statistics) would otherwise walk every task the
       // key ever made through the owner index to find its few open ones.
-      .where(sql`${sql.ref('owner_id')} || ''`, '=', ownerId)
-      .executeTakeFirstOrThrow();
-  const [queued, running] = [await count('queued'), await count('running')];
-  return Number(queued.n) + Number(running.n);
+      .where(sql`${sql.ref('owner_id')} || ''`, '=', ownerId);
+  const r = await trx
+    .selectFrom(open('queued').unionAll(open('running')).as('open'))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
 }
 
 /**

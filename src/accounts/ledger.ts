@@ -127,22 +127,24 @@ export async function balancesMicro(db: Executor): Promise<Map<string, number>> 
  * key ever made.
  */
 export async function openHoldsMicro(db: Executor, keyId: string): Promise<number> {
-  let held = 0;
-  for (const status of ['queued', 'running'] as const) {
-    const r = await tasksIn(db, status)
+  const held = (status: 'queued' | 'running') =>
+    tasksIn(db, status)
       .innerJoin('credit_ledger as h', (join) => join.onRef('h.task_id', '=', 'tasks.id').on('h.kind', '=', 'hold'))
-      .select(sql<number>`coalesce(sum(-h.amount), 0)`.as('held'))
+      .select(sql<number>`-h.amount`.as('held'))
       // `owner_id || ''`: as in countOpenTasks (billing.ts), SQLite would otherwise walk every
       // task the key ever made through the owner index. The holds are found by task (a task's
       // rows are all its key's), not by key: that would read every row the key ever had.
       .where(sql`${sql.ref('owner_id')} || ''`, '=', keyId)
       .where(({ not, exists, selectFrom }) =>
         not(exists(selectFrom('credit_ledger as r').select('r.id').whereRef('r.task_id', '=', 'h.task_id').where('r.kind', '=', 'release'))),
-      )
-      .executeTakeFirstOrThrow();
-    held += Number(r.held);
-  }
-  return held;
+      );
+  // One statement, so one snapshot: as in countOpenTasks, a task claimed between two reads
+  // would be counted in both.
+  const r = await db
+    .selectFrom(held('queued').unionAll(held('running')).as('open'))
+    .select(sql<number>`coalesce(sum(held), 0)`.as('held'))
+    .executeTakeFirstOrThrow();
+  return Number(r.held);
 }
 
 /**

@@ -221,7 +221,7 @@ for (const backend of await backends()) {
         await openHoldsMicro(d.kysely, key.id);
         await imagesUsedSince(d.kysely, key.id, now - 86_400_000);
       });
-      assert.equal(plans.length, 3, 'the holds of queued and of running tasks, the images of the day');
+      assert.equal(plans.length, 2, 'the holds of queued and running tasks, the images of the day');
       for (const plan of plans) {
         assert.doesNotMatch(plan, /SCAN (credit_ledger|h|r)\b|Seq Scan on credit_ledger/, `no scan of the ledger: ${plan}`);
         // By key alone (no day): every row the key ever had.

@@ -1,0 +1,96 @@
+// A key's open tasks and the credits they hold are read as of one moment. A worker claims a
+// queued task (queued → running) while they are being read: on PostgreSQL each statement sees
+// the database as it is when it starts, so a read of queued tasks, then of running ones, counted
+// the claimed task in both. In CI this refused a key with a concurrency limit of 2 its second
+// task. The claim here is the worker's own, made by another connection after the read's first
+// statement has its answer. (On SQLite, reads outside a transaction share one snapshot per turn
+// of the event loop, src/db/sqlite-driver.ts, so two statements agreed there already.)
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import { backends } from '../helpers/backends.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { openDatabase, type Db } from '../../src/db/database.js';
+import { defaultRequest } from '../../src/core/generation-request.js';
+import * as store from '../../src/tasks/task-store.js';
+import { createApiKey } from '../../src/accounts/api-keys.js';
+import { countOpenTasks } from '../../src/accounts/billing.js';
+import { appendEntry, openHoldsMicro } from '../../src/accounts/ledger.js';
+
+/** Runs `between` once, after the first statement sent through it has its answer. */
+class AfterFirstStatement implements KyselyPlugin {
+  private done = false;
+  constructor(private readonly between: () => Promise<unknown>) {}
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return args.node;
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (!this.done) {
+      this.done = true;
+      await this.between();
+    }
+    return args.result;
+  }
+}
+
+const now = 1_800_000_000_000;
+
+for (const backend of await backends()) {
+  describe(`a key's open tasks, read while a worker claims one, on ${backend.name}`, { skip: backend.skip }, () => {
+    let db: Db;
+    let other: Db;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      const opened = await backend.open();
+      db = opened.db;
+      cleanup = opened.cleanup;
+      await migrateToLatest(db);
+      // The worker's own connection: another pool on PostgreSQL, another connection to the file on SQLite.
+      other = openDatabase({ databaseUrl: opened.databaseUrl, dataDir: opened.dataDir });
+    });
+    after(async () => {
+      await other?.close();
+      await cleanup();
+    });
+
+    /** A key with one queued task holding 2 credits, and the worker's claim of it. */
+    async function queuedTask(name: string) {
+      const key = await createApiKey(db.kysely, { isAdmin: false, name, credits: 10, now });
+      const id = `task-snapshot-${name}`;
+      await store.insertTask(db.kysely, {
+        id,
+        ownerId: key.id,
+        dialect: 'unified',
+        request: defaultRequest({ model: 'gpt-4o-image', prompt: 'x' }),
+        params: {},
+        maxAttempts: 3,
+        creditsReserved: 2,
+        now,
+      });
+      await appendEntry(db.kysely, { keyId: key.id, kind: 'hold', amountMicro: -2_000_000, taskId: id, model: 'gpt-4o-image', images: 2, now });
+      const claim = async () => {
+        const claimed = await store.claimTasks(other, 'worker-elsewhere', 10, now + 1, 60_000);
+        assert.deepEqual(
+          claimed.map((t) => t.id),
+          [id],
+          'the worker claimed the task mid-read',
+        );
+      };
+      return { key, claim };
+    }
+
+    it('counts a task claimed mid-count once', async () => {
+      const { key, claim } = await queuedTask('count');
+      const open = await countOpenTasks(db.kysely.withPlugin(new AfterFirstStatement(claim)), key.id);
+      assert.equal(open, 1);
+      assert.equal(await countOpenTasks(db.kysely, key.id), 1, 'and once it is running');
+    });
+
+    it("counts a task's hold once when the task is claimed mid-read", async () => {
+      const { key, claim } = await queuedTask('held');
+      const held = await openHoldsMicro(db.kysely.withPlugin(new AfterFirstStatement(claim)), key.id);
+      assert.equal(held, 2_000_000);
+      assert.equal(await openHoldsMicro(db.kysely, key.id), 2_000_000, 'and once it is running');
+    });
+  });
+}
