@@ -61,17 +61,24 @@ export async function countOpenTasks(trx: Executor, ownerId: string): Promise<nu
  * The holds of a batch's submits, written together when the batch's submits are all in
  * (SubmitBatch.atEnd): one statement instead of one per submit, and on PostgreSQL one update of
  * each key's balance (the ledger's trigger, migration 0007) instead of one per submit. Until
- * then, a later submit of the same key counts the earlier ones' holds from here.
+ * then, a later submit of the same key counts the earlier ones' holds, and their tasks (stored
+ * with the batch's, SubmitBatch), from here.
  */
 class BatchHolds {
   readonly entries: NewEntry[] = [];
   private readonly micro = new Map<string, number>();
   private readonly images = new Map<string, number>();
+  private readonly tasks = new Map<string, number>();
 
   add(e: NewEntry & { images: number }): void {
     this.entries.push(e);
     this.micro.set(e.keyId, (this.micro.get(e.keyId) ?? 0) - e.amountMicro);
     this.images.set(e.keyId, (this.images.get(e.keyId) ?? 0) + e.images);
+    this.tasks.set(e.keyId, (this.tasks.get(e.keyId) ?? 0) + 1);
+  }
+  /** Tasks of `keyId` accepted so far in this batch: not stored until its submits are all in. */
+  heldTasks(keyId: string): number {
+    return this.tasks.get(keyId) ?? 0;
   }
   /** Credits held so far in this batch by `keyId`'s submits. */
   heldMicro(keyId: string): number {
@@ -100,7 +107,7 @@ export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDep
   const now = task.now;
 
   if (key.limits.concurrency !== null) {
-    const open = await countOpenTasks(trx, key.id);
+    const open = (await countOpenTasks(trx, key.id)) + holds.heldTasks(key.id);
     if (open >= key.limits.concurrency) {
       throw new EaselError(
         'rate_limited',

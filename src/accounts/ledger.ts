@@ -11,7 +11,7 @@ import { pooledRandomBytes } from '../core/random-pool.js';
 import { sql } from 'kysely';
 import { MICRO } from '../core/pricing.js';
 import { tasksIn, type Executor } from '../tasks/task-store.js';
-import { prepared } from '../db/prepared.js';
+import { prepared, preparedInsertRows } from '../db/prepared.js';
 
 export type LedgerKind = 'grant' | 'topup' | 'adjust' | 'hold' | 'release' | 'charge';
 
@@ -65,6 +65,7 @@ function row(e: NewEntry) {
 
 type LedgerRow = ReturnType<typeof row>;
 const appendQuery = prepared<LedgerRow>((r) => (db) => db.insertInto('credit_ledger').values(r));
+const appendRowsQuery = preparedInsertRows<LedgerRow>('credit_ledger');
 const appendOnceQuery = prepared<LedgerRow>((r) => (db) => db.insertInto('credit_ledger').values(r).onConflict((oc) => oc.columns(['task_id', 'kind']).doNothing()));
 
 export async function appendEntry(db: Executor, e: NewEntry): Promise<void> {
@@ -74,7 +75,7 @@ export async function appendEntry(db: Executor, e: NewEntry): Promise<void> {
 /** Rows in one statement (one round trip, and on PostgreSQL one balance update per key). */
 export async function appendEntries(db: Executor, entries: readonly NewEntry[]): Promise<void> {
   if (entries.length === 1) await appendEntry(db, entries[0]!);
-  else if (entries.length > 1) await db.insertInto('credit_ledger').values(entries.map(row)).execute();
+  else if (entries.length > 1) await appendRowsQuery.execute(db, entries.map(row));
 }
 
 /**

@@ -35,6 +35,14 @@ export interface PreparedQuery<P, R> {
 }
 
 /**
+ * What identifies a database engine's dialect. A transaction is a new Kysely object each time, so
+ * it is the class of the dialect's adapter, which every Kysely object of one engine shares.
+ */
+function engineOf(db: Executor): object {
+  return (db.getExecutor() as unknown as { adapter: object }).adapter.constructor;
+}
+
+/**
  * `build(placeholders)(db)` must return a compilable query of one fixed shape; `placeholders`
  * has a string standing in for every parameter named in P.
  */
@@ -55,9 +63,7 @@ export function prepared<P extends Record<string, unknown>, R = unknown>(
   }
 
   function compiled(db: Executor, params: P): Compiled {
-    // A transaction is a new Kysely object each time, so the key is the class of the dialect's
-    // adapter, which every Kysely object of one engine shares.
-    const key = (db.getExecutor() as unknown as { adapter: object }).adapter.constructor;
+    const key = engineOf(db);
     let c = compiledFor.get(key);
     if (!c) {
       c = compile(db, params);
@@ -77,5 +83,59 @@ export function prepared<P extends Record<string, unknown>, R = unknown>(
     rows: async (db, params) => (await execute(db, params)).rows,
     first: async (db, params) => (await execute(db, params)).rows[0],
     affected: async (db, params) => Number((await execute(db, params)).numAffectedRows ?? 0n),
+  };
+}
+
+/** Most rows one prepared multi-row insert takes; more go in as several statements. */
+const MAX_ROWS_PER_INSERT = 256;
+
+/**
+ * Rows of one shape inserted into `table` by one statement (one round trip on PostgreSQL instead
+ * of one per row), built and compiled once per engine and number of rows; a call hands the rows'
+ * values straight to the database in the compiled order. Every row must have the columns of the
+ * first row the query ever got. A conflict on `conflictColumns`, when given, skips the row (`on
+ * conflict do nothing`). Resolves to the number of rows inserted.
+ */
+export function preparedInsertRows<Row extends Record<string, unknown>>(
+  table: 'tasks' | 'credit_ledger',
+  conflictColumns?: readonly string[],
+): { execute(db: Executor, rows: readonly Row[]): Promise<number> } {
+  interface Shape {
+    sql: string;
+    /** For each compiled parameter: the row and column it takes, or a fixed value. */
+    slots: Array<{ row: number; column: string } | { value: unknown }>;
+  }
+  const compiledFor = new WeakMap<object, Map<number, Shape>>();
+
+  function compile(db: Executor, columns: string[], count: number): Shape {
+    const rows = Array.from({ length: count }, (_, i) => Object.fromEntries(columns.map((c) => [c, `${MARK}${i}:${c}`])));
+    let insert = (db as Kysely<Database>).insertInto(table).values(rows as never);
+    if (conflictColumns) insert = insert.onConflict((oc) => oc.columns(conflictColumns as never).doNothing());
+    const query = insert.compile();
+    if (query.sql.includes(MARK)) throw new Error(`a placeholder of a prepared insert ended up in its SQL text: ${query.sql}`);
+    const slots = query.parameters.map((v) => {
+      if (typeof v !== 'string' || !v.startsWith(MARK)) return { value: v };
+      const name = v.slice(MARK.length);
+      const colon = name.indexOf(':');
+      return { row: Number(name.slice(0, colon)), column: name.slice(colon + 1) };
+    });
+    return { sql: query.sql, slots };
+  }
+
+  async function insert(db: Executor, rows: readonly Row[]): Promise<number> {
+    let shapes = compiledFor.get(engineOf(db));
+    if (!shapes) compiledFor.set(engineOf(db), (shapes = new Map()));
+    let shape = shapes.get(rows.length);
+    if (!shape) shapes.set(rows.length, (shape = compile(db, Object.keys(rows[0]!), rows.length)));
+    const values = shape.slots.map((s) => ('value' in s ? s.value : rows[s.row]![s.column]));
+    return Number((await db.executeQuery(CompiledQuery.raw(shape.sql, values))).numAffectedRows ?? 0n);
+  }
+
+  return {
+    async execute(db, rows) {
+      let inserted = 0;
+      for (let from = 0; from < rows.length; from += MAX_ROWS_PER_INSERT) inserted += await insert(db, rows.slice(from, from + MAX_ROWS_PER_INSERT));
+      return inserted;
+    },
   };
 }

@@ -2,8 +2,9 @@
 // work (settling credits, queueing callbacks) in the same transaction as the state change, so a
 // crash can never leave a finished task without its follow-ups. Other modules add follow-ups
 // through hooks instead of being called from here by name.
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { TasksTable } from '../db/schema.js';
 import { EaselError } from '../core/errors.js';
 import { endOfTurn } from '../core/end-of-turn.js';
 import type { Task } from '../core/task.js';
@@ -64,6 +65,9 @@ const MAX_SUBMIT_BATCH = 256;
  * written as one statement (their credit holds). When the batch is written again with a
  * savepoint per submit, nothing is shared: a savepoint rolled back gives back the locks taken
  * inside it, and a submit's end work is done inside its own savepoint.
+ * The batch's tasks are stored together once every submit has been checked, so a hook that
+ * counts a key's stored tasks must add the ones of the batch's earlier submits itself (in the
+ * savepoint pass each task is stored before the next submit is checked).
  */
 export interface SubmitBatch {
   /** The submits that share `once`: the whole batch, or in the savepoint pass the current one. */
@@ -213,21 +217,25 @@ export class TaskService {
   /**
    * The batch in one transaction, with nothing in between: refusals are rare (short credit, a
    * repeated Idempotency-Key), and on PostgreSQL a savepoint and its release are two more round
-   * trips per submit, two of the five a submit made (bench/ "postgres").
+   * trips per submit, two of the five a submit made (bench/ "postgres"). Each submit is checked
+   * (the submit hooks) in turn, then the batch's tasks go in as one statement: a hook that counts
+   * a key's tasks counts the batch's earlier ones from memory (SubmitBatch).
    */
   private insertAll(batch: PendingInsert[]): Promise<Outcome[]> {
     return this.db.kysely.transaction().execute(async (trx) => {
-      const tasks: Outcome[] = [];
       const shared = sharedBatch(batch.map((p) => p.task));
+      const rows: Selectable<TasksTable>[] = [];
       try {
-        for (const p of batch) tasks.push({ task: await this.insertOne(trx, p.task, shared) });
-        // A refusal at the end (a row of the batch's holds): which submit's it was is found in
-        // the savepoint pass, where each does its own.
+        for (const p of batch) rows.push(await this.checked(trx, p.task, shared));
+        await store.insertTaskRows(trx, rows);
+        for (const p of batch) await this.recordIdempotency(trx, p.task);
+        // A refusal here (a task id taken, a repeated Idempotency-Key, a row of the batch's
+        // holds): whose it was is found in the savepoint pass, where each does its own.
         await shared.end();
       } catch (error) {
         throw new RefusedInBatch(error);
       }
-      return tasks;
+      return rows.map((row) => ({ task: store.rowToTask(row) }));
     });
   }
 
@@ -240,9 +248,11 @@ export class TaskService {
         await sql`savepoint ${savepoint}`.execute(trx);
         try {
           const own = unshared(p.task);
-          const task = await this.insertOne(trx, p.task, own);
+          const row = await this.checked(trx, p.task, own);
+          await store.insertTaskRows(trx, [row]);
+          await this.recordIdempotency(trx, p.task);
           await own.end();
-          outcomes.push({ task });
+          outcomes.push({ task: store.rowToTask(row) });
           await sql`release savepoint ${savepoint}`.execute(trx);
         } catch (error) {
           await sql`rollback to savepoint ${savepoint}`.execute(trx);
@@ -254,11 +264,14 @@ export class TaskService {
     });
   }
 
-  private async insertOne(trx: Executor, task: NewTask, batch: SubmitBatch): Promise<Task> {
+  /** Runs the submit hooks (which may refuse it); the row the task is to be stored as. */
+  private async checked(trx: Executor, task: NewTask, batch: SubmitBatch): Promise<Selectable<TasksTable>> {
     for (const hook of this.submitHooks) await hook(trx, task, batch);
-    const t = await store.insertTask(trx, task);
-    if (task.idempotency) await recordIdempotencyKey(trx, { ownerId: task.ownerId, ...task.idempotency, taskId: t.id, now: task.now });
-    return t;
+    return store.taskRow(task);
+  }
+
+  private async recordIdempotency(trx: Executor, task: NewTask): Promise<void> {
+    if (task.idempotency) await recordIdempotencyKey(trx, { ownerId: task.ownerId, ...task.idempotency, taskId: task.id, now: task.now });
   }
 
   private async idempotentRepeat(ownerId: string, idem: { key: string; requestHash: string }): Promise<Task | undefined> {

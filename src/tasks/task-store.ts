@@ -7,7 +7,7 @@ import type { GenerationRequest } from '../core/generation-request.js';
 import type { ProviderWarning } from '../providers/spec.js';
 import type { Db } from '../db/database.js';
 import type { Database, TasksTable } from '../db/schema.js';
-import { prepared } from '../db/prepared.js';
+import { prepared, preparedInsertRows } from '../db/prepared.js';
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -57,8 +57,9 @@ export interface NewTask {
   now: number;
 }
 
-export async function insertTask(db: Executor, t: NewTask): Promise<Task> {
-  const row = {
+/** The row a new task is stored as. */
+export function taskRow(t: NewTask): Selectable<TasksTable> {
+  return {
     id: t.id,
     owner_id: t.ownerId,
     dialect: t.dialect,
@@ -84,12 +85,23 @@ export async function insertTask(db: Executor, t: NewTask): Promise<Task> {
     started_at: t.claimedBy ? t.now : null,
     finished_at: null,
     updated_at: t.now,
-  } satisfies Selectable<TasksTable>;
+  };
+}
+
+export async function insertTask(db: Executor, t: NewTask): Promise<Task> {
+  const row = taskRow(t);
   await insertTaskQuery.execute(db, row);
   return rowToTask(row);
 }
 
+/** New tasks' rows in one statement (a batch of submits: one round trip on PostgreSQL). */
+export async function insertTaskRows(db: Executor, rows: readonly Selectable<TasksTable>[]): Promise<void> {
+  if (rows.length === 1) await insertTaskQuery.execute(db, rows[0]!);
+  else if (rows.length > 1) await insertTaskRowsQuery.execute(db, rows);
+}
+
 const insertTaskQuery = prepared<Selectable<TasksTable>>((row) => (db) => db.insertInto('tasks').values(row));
+const insertTaskRowsQuery = preparedInsertRows<Selectable<TasksTable>>('tasks');
 const getTaskQuery = prepared<{ id: string }, Selectable<TasksTable>>((p) => (db) => db.selectFrom('tasks').selectAll().where('id', '=', p.id));
 const getOwnedTaskQuery = prepared<{ id: string; ownerId: string }, Selectable<TasksTable>>((p) => (db) =>
   db.selectFrom('tasks').selectAll().where('id', '=', p.id).where('owner_id', '=', p.ownerId),

@@ -80,6 +80,18 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal(usage.body.today.images, 20);
     });
 
+    it('30 concurrent submits against a concurrency limit of 5 accept exactly 5', async () => {
+      // A batch's tasks are stored together once all its submits are checked: each counts the
+      // tasks the ones before it in the batch were accepted for.
+      const k = await makeKey(s, { concurrency: 5 });
+      const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => submit(k, { prompt: `busy crowd ${i} [[easel:hang]]` })));
+      const accepted = answers.filter((r) => r.status === 200);
+      assert.equal(accepted.length, 5);
+      for (const r of answers.filter((a) => a.status !== 200)) assert429(r);
+      assert.equal((await k.api('GET', '/v1/usage')).body.today.open_tasks, 5);
+      for (const r of accepted) assert.equal((await k.api('POST', `/v1/tasks/${r.body.id}/cancel`)).status, 200);
+    });
+
     it('holds n × price at submit (shown as credits_reserved) and refuses a request the balance cannot cover', async () => {
       const k = await makeKey(s, { credits: 6 });
       const wide = await submit(k, { prompt: 'wide [[easel:delay=300]]', size: '3:2', n: 2 });

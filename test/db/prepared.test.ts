@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { prepared } from '../../src/db/prepared.js';
+import { prepared, preparedInsertRows } from '../../src/db/prepared.js';
 import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
 
 const insertSetting = prepared<{ name: string; value: string }>((p) => (db) => db.insertInto('settings').values({ name: p.name, value: p.value }));
@@ -56,6 +56,28 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         /roll back/,
       );
       assert.equal(await findSettings.first(db.kysely, { from: 't.', to: 't.z', not: '' }), undefined);
+    });
+
+    it('inserts many rows in one statement, each value in its row and column, whatever the count', async () => {
+      const entries = preparedInsertRows<Record<string, unknown>>('credit_ledger');
+      const once = preparedInsertRows<Record<string, unknown>>('credit_ledger', ['task_id', 'kind']);
+      let n = 0;
+      const entry = (task: string, amount: number) => ({ id: `led-rows-${n++}`, key_id: 'key-rows', kind: 'hold', amount, task_id: task, model: 'm', images: amount, note: `note ${amount}`, created_at: 1000 + amount });
+      const stored = async () =>
+        (await db.kysely.selectFrom('credit_ledger').select(['task_id', 'amount', 'images', 'note', 'created_at']).where('key_id', '=', 'key-rows').orderBy('amount').execute()).map((r) => [r.task_id, Number(r.amount), r.images, r.note, Number(r.created_at)]);
+      assert.equal(await entries.execute(db.kysely, [entry('t1', 1), entry('t2', 2)]), 2);
+      assert.equal(await entries.execute(db.kysely, [entry('t3', 3), entry('t4', 4), entry('t5', 5)]), 3);
+      // Another key order, and a count already compiled: the same columns.
+      const reordered = Object.fromEntries(Object.entries(entry('t6', 6)).reverse());
+      assert.equal(await entries.execute(db.kysely, [reordered, entry('t7', 7)]), 2);
+      assert.deepEqual(await stored(), [1, 2, 3, 4, 5, 6, 7].map((a) => [`t${a}`, a, a, `note ${a}`, 1000 + a]));
+      // A row whose (task, kind) is taken is skipped, and not counted.
+      assert.equal(await once.execute(db.kysely, [entry('t1', 11), entry('t8', 8), entry('t2', 12)]), 1);
+      assert.deepEqual((await stored()).map((r) => r[0]), ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8']);
+      // More rows than one statement takes go in as several.
+      const many = Array.from({ length: 300 }, (_, i) => entry(`many-${i}`, 100 + i));
+      assert.equal(await entries.execute(db.kysely, many), 300);
+      assert.equal((await stored()).length, 308);
     });
   });
 }
