@@ -12,7 +12,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { migrations } from '../../src/db/migrations/index.js';
 import type { Db } from '../../src/db/database.js';
 import type { Task } from '../../src/core/task.js';
-import { defaultRequest } from '../../src/core/generation-request.js';
+import { newTask } from '../helpers/new-task.js';
 import * as store from '../../src/tasks/task-store.js';
 import { createApiKey } from '../../src/accounts/api-keys.js';
 import { appendEntry, balanceMicro, balancesMicro, imagesUsedSince, listEntries, openHoldsMicro } from '../../src/accounts/ledger.js';
@@ -186,17 +186,7 @@ for (const backend of await backends()) {
     it("credits held are the holds of the key's queued and running tasks", async () => {
       const key = await createApiKey(db.kysely, { isAdmin: false, name: 'held', credits: 20, now });
       const task = async (id: string, claimed: boolean) => {
-        await store.insertTask(db.kysely, {
-          id,
-          ownerId: key.id,
-          dialect: 'unified',
-          request: defaultRequest({ model: 'gpt-4o-image', prompt: 'x' }),
-          params: {},
-          maxAttempts: 3,
-          creditsReserved: 1,
-          now,
-          ...(claimed ? { claimedBy: { workerId: 'w1', leaseMs: 60_000 } } : {}),
-        });
+        await store.insertTask(db.kysely, newTask(id, key.id, now, claimed ? { claimedBy: { workerId: 'w1', leaseMs: 60_000 } } : {}));
       };
       await task('task-held-queued', false);
       await hold(key.id, 'task-held-queued', 2);

@@ -11,7 +11,7 @@ import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs,
 import { backends } from '../helpers/backends.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { openDatabase, type Db } from '../../src/db/database.js';
-import { defaultRequest } from '../../src/core/generation-request.js';
+import { newTask } from '../helpers/new-task.js';
 import * as store from '../../src/tasks/task-store.js';
 import { createApiKey } from '../../src/accounts/api-keys.js';
 import { countOpenTasks } from '../../src/accounts/billing.js';
@@ -57,16 +57,7 @@ for (const backend of await backends()) {
     async function queuedTask(name: string) {
       const key = await createApiKey(db.kysely, { isAdmin: false, name, credits: 10, now });
       const id = `task-snapshot-${name}`;
-      await store.insertTask(db.kysely, {
-        id,
-        ownerId: key.id,
-        dialect: 'unified',
-        request: defaultRequest({ model: 'gpt-4o-image', prompt: 'x' }),
-        params: {},
-        maxAttempts: 3,
-        creditsReserved: 2,
-        now,
-      });
+      await store.insertTask(db.kysely, newTask(id, key.id, now, { creditsReserved: 2 }));
       await appendEntry(db.kysely, { keyId: key.id, kind: 'hold', amountMicro: -2_000_000, taskId: id, model: 'gpt-4o-image', images: 2, now });
       const claim = async () => {
         const claimed = await store.claimTasks(other, 'worker-elsewhere', 10, now + 1, 60_000);

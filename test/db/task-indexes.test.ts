@@ -8,7 +8,7 @@ import { backends } from '../helpers/backends.js';
 import { plansOf as plansOfDb } from '../helpers/query-plans.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import type { Db } from '../../src/db/database.js';
-import { defaultRequest } from '../../src/core/generation-request.js';
+import { newTask } from '../helpers/new-task.js';
 import * as store from '../../src/tasks/task-store.js';
 import { countOpenTasks } from '../../src/accounts/billing.js';
 import { renderMetrics } from '../../src/http/metrics.js';
@@ -28,17 +28,8 @@ for (const backend of await backends()) {
       let i = 0;
       for (const owner of ['key_a', 'key_b']) {
         for (let j = 0; j < 6; j++) {
-          await store.insertTask(db.kysely, {
-            id: `task-index-${owner}-${i++}`,
-            ownerId: owner,
-            dialect: 'unified',
-            request: defaultRequest({ model: 'gpt-4o-image', prompt: 'x' }),
-            params: {},
-            maxAttempts: 3,
-            creditsReserved: 1,
-            now: now + i,
-            ...(j < 2 ? { claimedBy: { workerId: 'w1', leaseMs: 60_000 } } : {}),
-          });
+          const id = `task-index-${owner}-${i++}`;
+          await store.insertTask(db.kysely, newTask(id, owner, now + i, j < 2 ? { claimedBy: { workerId: 'w1', leaseMs: 60_000 } } : {}));
         }
       }
       await db.kysely.updateTable('tasks').set({ status: 'succeeded', lease_owner: null, lease_expires_at: null, finished_at: now }).where('id', 'in', ['task-index-key_a-5', 'task-index-key_b-11']).execute();
