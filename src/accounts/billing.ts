@@ -19,7 +19,7 @@ import { tasksIn, type Executor, type NewTask } from '../tasks/task-store.js';
 import type { SubmitBatch, TaskService } from '../tasks/task-service.js';
 import { rowToKey } from './api-keys.js';
 import { lockKeys } from './key-lock.js';
-import { appendEntries, appendTaskEntriesOnce, appendTaskEntryOnce, DAY_MS, fromMicro, imagesUsedSince, startOfUtcDay, type NewEntry } from './ledger.js';
+import { appendEntries, appendSettlement, DAY_MS, fromMicro, imagesUsedSince, startOfUtcDay, type NewEntry } from './ledger.js';
 import { prepared } from '../db/prepared.js';
 
 export interface BillingDeps {
@@ -154,25 +154,14 @@ export async function holdCredits(trx: Executor, task: NewTask, deps: BillingDep
   holds.add({ keyId: key.id, kind: 'hold', amountMicro: -hold, taskId: task.id, model: task.request.model, images: task.request.n, now });
 }
 
-const holdOfTask = prepared<{ taskId: string }, { key_id: string; amount: number; images: number | null }>((p) => (db) =>
-  db.selectFrom('credit_ledger').select(['key_id', 'amount', 'images']).where('task_id', '=', p.taskId).where('kind', '=', 'hold'),
-);
-
-export async function settleTask(trx: Executor, task: Task, now: number): Promise<void> {
-  const hold = await holdOfTask.first(trx, { taskId: task.id });
-  if (!hold) return; // nothing was held (a task from before accounts, or not a key's)
-  const held = -Number(hold.amount);
-  const requested = Number(hold.images ?? 0);
-  const produced = task.status === 'succeeded' ? Math.min(task.result?.images.length ?? 0, requested) : 0;
-  const base = { keyId: hold.key_id, taskId: task.id, model: task.model, now };
-  const release = { ...base, kind: 'release' as const, amountMicro: held, images: requested };
-  // Each row at most once per task (a unique index): settling again changes nothing.
-  if (produced === 0) {
-    await appendTaskEntryOnce(trx, release);
-    return;
-  }
-  const perImage = requested > 0 ? Math.round(held / requested) : 0;
-  await appendTaskEntriesOnce(trx, release, { ...base, kind: 'charge', amountMicro: -perImage * produced, images: produced });
+/**
+ * Settles a task when it ends: its hold released, and the images it made charged at the hold's
+ * price per image (never more than were held for). Once per task, however often it is called
+ * (appendSettlement).
+ */
+export async function settleTask(trx: Executor, task: Task, now: number, engine: Engine): Promise<void> {
+  const made = task.status === 'succeeded' ? (task.result?.images.length ?? 0) : 0;
+  await appendSettlement(trx, { taskId: task.id, model: task.model, made, now }, engine);
 }
 
 /**
@@ -181,5 +170,5 @@ export async function settleTask(trx: Executor, task: Task, now: number): Promis
  */
 export function installBilling(service: TaskService, deps: BillingDeps): void {
   service.onSubmit((trx, task, batch) => holdCredits(trx, task, deps, batch));
-  service.onTerminal((trx, task) => settleTask(trx, task, deps.clock.now()));
+  service.onTerminal((trx, task) => settleTask(trx, task, deps.clock.now(), deps.engine));
 }

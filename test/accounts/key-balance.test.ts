@@ -45,7 +45,7 @@ for (const backend of await backends()) {
       appendEntry(db.kysely, { keyId, kind: 'hold', amountMicro: -images * M, taskId, model: 'gpt-4o-image', images, now });
     const ended = (id: string, status: Task['status'], images: number) =>
       ({ id, model: 'gpt-4o-image', status, result: images > 0 ? { images: Array.from({ length: images }, (_, i) => ({ key: `k${i}`, mediaType: 'image/png', width: 1, height: 1 })) } : null }) as unknown as Task;
-    const settle = (task: Task) => db.kysely.transaction().execute((trx) => settleTask(trx, task, now));
+    const settle = (task: Task) => db.kysely.transaction().execute((trx) => settleTask(trx, task, now, db.engine));
 
     it('a database migrated before the column existed gets each key its ledger sum', async () => {
       const schema = backend.name === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s : undefined;
@@ -197,7 +197,7 @@ for (const backend of await backends()) {
       assert.equal(await openHoldsMicro(db.kysely, key.id), 9 * M);
       await db.kysely.transaction().execute(async (trx) => {
         await trx.updateTable('tasks').set({ status: 'succeeded', lease_owner: null, lease_expires_at: null, finished_at: now }).where('id', '=', 'task-held-done').execute();
-        await settleTask(trx, ended('task-held-done', 'succeeded', 4), now);
+        await settleTask(trx, ended('task-held-done', 'succeeded', 4), now, db.engine);
       });
       assert.equal(await openHoldsMicro(db.kysely, key.id), 5 * M);
       assert.equal(await openHoldsMicro(db.kysely, 'key_no_such_key'), 0);
