@@ -15,7 +15,7 @@ import { MICRO, microPricePerImage, type PricingTable } from '../core/pricing.js
 import type { Task } from '../core/task.js';
 import type { Engine } from '../db/database.js';
 import type { Clock } from '../core/clock.js';
-import { tasksIn, type Executor, type NewTask } from '../tasks/task-store.js';
+import { ownersTasksIn, type Executor, type NewTask } from '../tasks/task-store.js';
 import type { SubmitBatch, TaskService } from '../tasks/task-service.js';
 import { rowToKey } from './api-keys.js';
 import { lockKeys } from './key-lock.js';
@@ -44,12 +44,7 @@ function credits(micro: number): string {
  * submit the limit allows (seen in CI).
  */
 export async function countOpenTasks(trx: Executor, ownerId: string): Promise<number> {
-  const open = (status: 'queued' | 'running') =>
-    tasksIn(trx, status)
-      .select('id')
-      // `owner_id || ''`: SQLite (which keeps no statistics) would otherwise walk every task the
-      // key ever made through the owner index to find its few open ones.
-      .where(sql`${sql.ref('owner_id')} || ''`, '=', ownerId);
+  const open = (status: 'queued' | 'running') => ownersTasksIn(trx, status, ownerId).select('id');
   const r = await trx
     .selectFrom(open('queued').unionAll(open('running')).as('open'))
     .select((eb) => eb.fn.countAll<number>().as('n'))

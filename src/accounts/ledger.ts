@@ -10,7 +10,7 @@
 import { pooledRandomBytes } from '../core/random-pool.js';
 import { sql } from 'kysely';
 import { MICRO } from '../core/pricing.js';
-import { tasksIn, type Executor } from '../tasks/task-store.js';
+import { ownersTasksIn, type Executor } from '../tasks/task-store.js';
 import { prepared, preparedInsertRows } from '../db/prepared.js';
 import type { Engine } from '../db/database.js';
 
@@ -65,17 +65,15 @@ function row(e: NewEntry) {
 }
 
 type LedgerRow = ReturnType<typeof row>;
-const appendQuery = prepared<LedgerRow>((r) => (db) => db.insertInto('credit_ledger').values(r));
 const appendRowsQuery = preparedInsertRows<LedgerRow>('credit_ledger');
 
 export async function appendEntry(db: Executor, e: NewEntry): Promise<void> {
-  await appendQuery.execute(db, row(e));
+  await appendEntries(db, [e]);
 }
 
 /** Rows in one statement (one round trip, and on PostgreSQL one balance update per key). */
 export async function appendEntries(db: Executor, entries: readonly NewEntry[]): Promise<void> {
-  if (entries.length === 1) await appendEntry(db, entries[0]!);
-  else if (entries.length > 1) await appendRowsQuery.execute(db, entries.map(row));
+  await appendRowsQuery.execute(db, entries.map(row));
 }
 
 export type Settlement = {
@@ -162,13 +160,11 @@ export async function balancesMicro(db: Executor): Promise<Map<string, number>> 
  */
 export async function openHoldsMicro(db: Executor, keyId: string): Promise<number> {
   const held = (status: 'queued' | 'running') =>
-    tasksIn(db, status)
+    ownersTasksIn(db, status, keyId)
+      // The holds are found by task (a task's rows are all its key's), not by key: that would
+      // read every row the key ever had.
       .innerJoin('credit_ledger as h', (join) => join.onRef('h.task_id', '=', 'tasks.id').on('h.kind', '=', 'hold'))
       .select(sql<number>`-h.amount`.as('held'))
-      // `owner_id || ''`: as in countOpenTasks (billing.ts), SQLite would otherwise walk every
-      // task the key ever made through the owner index. The holds are found by task (a task's
-      // rows are all its key's), not by key: that would read every row the key ever had.
-      .where(sql`${sql.ref('owner_id')} || ''`, '=', keyId)
       .where(({ not, exists, selectFrom }) =>
         not(exists(selectFrom('credit_ledger as r').select('r.id').whereRef('r.task_id', '=', 'h.task_id').where('r.kind', '=', 'release'))),
       );

@@ -224,18 +224,13 @@ export class TaskService {
   private insertAll(batch: PendingInsert[]): Promise<Outcome[]> {
     return this.db.kysely.transaction().execute(async (trx) => {
       const shared = sharedBatch(batch.map((p) => p.task));
-      const rows: Selectable<TasksTable>[] = [];
       try {
-        for (const p of batch) rows.push(await this.checked(trx, p.task, shared));
-        await store.insertTaskRows(trx, rows);
-        for (const p of batch) await this.recordIdempotency(trx, p.task);
-        // A refusal here (a task id taken, a repeated Idempotency-Key, a row of the batch's
-        // holds): whose it was is found in the savepoint pass, where each does its own.
-        await shared.end();
+        // A refusal after the checks (a task id taken, a repeated Idempotency-Key, a row of the
+        // batch's holds): whose it was is found in the savepoint pass, where each does its own.
+        return (await this.write(trx, shared)).map((task) => ({ task }));
       } catch (error) {
         throw new RefusedInBatch(error);
       }
-      return rows.map((row) => ({ task: store.rowToTask(row) }));
     });
   }
 
@@ -247,12 +242,7 @@ export class TaskService {
         const savepoint = sql.raw(`submit_${i}`);
         await sql`savepoint ${savepoint}`.execute(trx);
         try {
-          const own = unshared(p.task);
-          const row = await this.checked(trx, p.task, own);
-          await store.insertTaskRows(trx, [row]);
-          await this.recordIdempotency(trx, p.task);
-          await own.end();
-          outcomes.push({ task: store.rowToTask(row) });
+          outcomes.push({ task: (await this.write(trx, unshared(p.task)))[0]! });
           await sql`release savepoint ${savepoint}`.execute(trx);
         } catch (error) {
           await sql`rollback to savepoint ${savepoint}`.execute(trx);
@@ -264,14 +254,23 @@ export class TaskService {
     });
   }
 
-  /** Runs the submit hooks (which may refuse it); the row the task is to be stored as. */
-  private async checked(trx: Executor, task: NewTask, batch: SubmitBatch): Promise<Selectable<TasksTable>> {
-    for (const hook of this.submitHooks) await hook(trx, task, batch);
-    return store.taskRow(task);
-  }
-
-  private async recordIdempotency(trx: Executor, task: NewTask): Promise<void> {
-    if (task.idempotency) await recordIdempotencyKey(trx, { ownerId: task.ownerId, ...task.idempotency, taskId: task.id, now: task.now });
+  /**
+   * Writes a batch's submits: each checked by the submit hooks in turn (which may refuse it),
+   * then their tasks in one statement, their Idempotency-Keys, and the work the hooks left for
+   * the end.
+   */
+  private async write(trx: Executor, batch: WrittenBatch): Promise<Task[]> {
+    const rows: Selectable<TasksTable>[] = [];
+    for (const task of batch.tasks) {
+      for (const hook of this.submitHooks) await hook(trx, task, batch);
+      rows.push(store.taskRow(task));
+    }
+    await store.insertTaskRows(trx, rows);
+    for (const t of batch.tasks) {
+      if (t.idempotency) await recordIdempotencyKey(trx, { ownerId: t.ownerId, ...t.idempotency, taskId: t.id, now: t.now });
+    }
+    await batch.end();
+    return rows.map(store.rowToTask);
   }
 
   private async idempotentRepeat(ownerId: string, idem: { key: string; requestHash: string }): Promise<Task | undefined> {

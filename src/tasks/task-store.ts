@@ -90,17 +90,15 @@ export function taskRow(t: NewTask): Selectable<TasksTable> {
 
 export async function insertTask(db: Executor, t: NewTask): Promise<Task> {
   const row = taskRow(t);
-  await insertTaskQuery.execute(db, row);
+  await insertTaskRows(db, [row]);
   return rowToTask(row);
 }
 
 /** New tasks' rows in one statement (a batch of submits: one round trip on PostgreSQL). */
 export async function insertTaskRows(db: Executor, rows: readonly Selectable<TasksTable>[]): Promise<void> {
-  if (rows.length === 1) await insertTaskQuery.execute(db, rows[0]!);
-  else if (rows.length > 1) await insertTaskRowsQuery.execute(db, rows);
+  await insertTaskRowsQuery.execute(db, rows);
 }
 
-const insertTaskQuery = prepared<Selectable<TasksTable>>((row) => (db) => db.insertInto('tasks').values(row));
 const insertTaskRowsQuery = preparedInsertRows<Selectable<TasksTable>>('tasks');
 const getTaskQuery = prepared<{ id: string }, Selectable<TasksTable>>((p) => (db) => db.selectFrom('tasks').selectAll().where('id', '=', p.id));
 const getOwnedTaskQuery = prepared<{ id: string; ownerId: string }, Selectable<TasksTable>>((p) => (db) =>
@@ -412,6 +410,15 @@ export async function failRunning(db: Executor, task: Task, error: TaskError, no
 export function tasksIn(db: Executor, status: 'queued' | 'running') {
   const q = db.selectFrom('tasks').where('status', '=', status);
   return status === 'running' ? q.where('lease_expires_at', 'is not', null) : q;
+}
+
+/**
+ * One owner's tasks in `status`, through the same index as tasksIn. `owner_id || ''`: SQLite
+ * (which keeps no statistics) would otherwise walk every task the owner ever made through the
+ * owner index to find its few open ones.
+ */
+export function ownersTasksIn(db: Executor, status: 'queued' | 'running', ownerId: string) {
+  return tasksIn(db, status).where(sql`${sql.ref('owner_id')} || ''`, '=', ownerId);
 }
 
 export async function findOverdue(db: Executor, now: number, timeoutMs: number, limit = 100): Promise<Task[]> {
