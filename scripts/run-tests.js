@@ -32,6 +32,9 @@ const result = spawnSync(
     '--enable-source-maps',
     '--test',
     `--test-concurrency=${process.env.EASEL_TEST_CONCURRENCY ?? 3}`,
+    // A test that hangs fails after this long, naming itself, instead of holding CI until its
+    // deadline; the longest file takes about a minute. (The runner ends a timed-out file's process.)
+    `--test-timeout=${process.env.EASEL_TEST_TIMEOUT_MS ?? 300_000}`,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',
@@ -43,9 +46,9 @@ const result = spawnSync(
 const summary = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
 fs.rmSync(tap, { force: true });
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
-const [pass, fail, skipped, todo] = [count('pass'), count('fail'), count('skipped'), count('todo')];
-console.log(`\n${pass} passed, ${fail} failed, ${skipped} skipped`);
-if (result.status !== 0) process.exit(result.status ?? 1);
+const [pass, fail, skipped, todo, cancelled] = ['pass', 'fail', 'skipped', 'todo', 'cancelled'].map(count);
+console.log(`\n${pass} passed, ${fail} failed, ${skipped} skipped${cancelled ? `, ${cancelled} cancelled (timed out)` : ''}`);
+if (result.status !== 0 || cancelled > 0) process.exit(result.status || 1);
 // Long cases of the chaos suite skip themselves in the short run and say "full run only"; any
 // other skip (a PostgreSQL suite that did not run, above all) fails CI.
 const skipLines = summary.split('\n').filter((l) => /^\s*ok \d+ .*# SKIP/i.test(l));
