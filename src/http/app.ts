@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { EaselError, toEaselError } from '../core/errors.js';
@@ -16,6 +17,7 @@ import { registerFileRoutes } from './file-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerMetricsRoute, registerRequestObservers, taskIdOfUrl } from './metrics.js';
 import { closeAllStreams } from './sse.js';
+import { requestLogger } from './request-logger.js';
 
 /** Response schemas are for the OpenAPI document only; bodies are sent as the presenters build them. */
 const serializerCompiler = () => (data: unknown) => JSON.stringify(data);
@@ -137,7 +139,7 @@ export async function buildApp(ctx: AppContext, routeModules: RouteModule[]): Pr
     // Every line a request logs carries its request id, and the task id when it is about one task.
     childLoggerFactory: (logger, bindings, options, raw) => {
       const taskId = taskIdOfUrl(raw.url);
-      return logger.child(taskId ? { ...bindings, taskId } : bindings, options);
+      return requestLogger(logger as Logger, taskId ? { ...bindings, taskId } : bindings, options);
     },
     bodyLimit: 1024 * 1024,
     // Our own validator (TypeBox) and serializer (JSON.stringify) from the start, so fastify

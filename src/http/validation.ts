@@ -123,10 +123,22 @@ export function checkBody<S extends TSchema>(schema: S, value: unknown): Static<
 }
 
 /** Fastify's validator: the same compiled schemas; query strings and params are converted first. */
+/**
+ * Whether a path or query schema can turn a string into something else (a number, a boolean).
+ * One whose fields are all plain strings cannot, so its values are checked as they come: the
+ * conversion walks the schema for every request (a few per cent of a poll, bench/ "poll").
+ */
+function converts(schema: TSchema): boolean {
+  const fields = (schema as { type?: unknown; properties?: Record<string, { type?: unknown; anyOf?: unknown; allOf?: unknown; oneOf?: unknown }> }).properties;
+  if ((schema as { type?: unknown }).type !== 'object' || fields === undefined) return true;
+  return Object.values(fields).some((f) => f.type !== 'string' || f.anyOf !== undefined || f.allOf !== undefined || f.oneOf !== undefined);
+}
+
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const c = compile(schema);
+  const convert = httpPart !== 'body' && converts(schema);
   return (value: unknown) => {
-    const converted = httpPart === 'body' ? value : Value.Convert(schema, value);
+    const converted = convert ? Value.Convert(schema, value) : value;
     if (c.Check(converted)) return { value: converted };
     if (httpPart === 'body' && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       return { error: new EaselError('invalid_request', 'The request body must be a JSON object.') };

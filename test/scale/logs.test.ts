@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { eventually, startTestServer, type TestServer } from '../helpers/server.js';
+import { requestLogger } from '../../src/http/request-logger.js';
 
 describe('structured logs', () => {
   const lines: Array<Record<string, any>> = [];
@@ -37,5 +38,58 @@ describe('structured logs', () => {
     assert.equal(finished.status, 'succeeded');
     assert.equal(finished.provider, 'local');
     assert.equal(typeof finished.durationMs, 'number');
+  });
+});
+
+describe("a request's logger", () => {
+  function logger(level: string) {
+    const lines: Array<Record<string, any>> = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const parent = pino({ level }, sink);
+    let children = 0;
+    // pino's children inherit from their parent, so this counts children of children too.
+    const child = parent.child;
+    parent.child = function (this: typeof parent, ...args: Parameters<typeof child>) {
+      children++;
+      return child.apply(this, args);
+    } as typeof parent.child;
+    return { parent, lines, children: () => children, flush: () => new Promise((r) => setImmediate(r)) };
+  }
+
+  it('is made only when the request logs at an enabled level, and then carries the request bindings', async () => {
+    const l = logger('warn');
+    const log = requestLogger(l.parent, { reqId: 'req_1', taskId: 'task_4o_x' }, {});
+    log.info('not at warn');
+    log.debug({ a: 1 }, 'nor this');
+    assert.equal(l.children(), 0);
+    assert.equal(log.isLevelEnabled('info'), false);
+    assert.equal(log.level, 'warn');
+    log.warn({ attempt: 2 }, 'slow upstream');
+    log.error(new Error('boom'));
+    log.child({ step: 'store' }).error('disk full');
+    await l.flush();
+    assert.equal(l.children(), 2, 'the request child once, and the child asked for');
+    assert.deepEqual(
+      l.lines.map((x) => [x.reqId, x.taskId, x.msg, x.attempt, x.step, x.err?.message]),
+      [
+        ['req_1', 'task_4o_x', 'slow upstream', 2, undefined, undefined],
+        ['req_1', 'task_4o_x', 'boom', undefined, undefined, 'boom'],
+        ['req_1', 'task_4o_x', 'disk full', undefined, 'store', undefined],
+      ],
+    );
+  });
+
+  it("is made at once when the route sets its own level, which then applies", async () => {
+    const l = logger('warn');
+    const log = requestLogger(l.parent, { reqId: 'req_2' }, { level: 'debug' });
+    assert.equal(l.children(), 1);
+    log.debug('route debug');
+    await l.flush();
+    assert.deepEqual(l.lines.map((x) => [x.reqId, x.msg]), [['req_2', 'route debug']]);
   });
 });
