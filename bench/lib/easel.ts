@@ -103,8 +103,19 @@ export function easelEnv(database: BenchDatabase, o: EaselChildOptions = {}): Re
   };
 }
 
+/**
+ * The node flags the package's bin (bin/easel.js, which `npm start` runs) gives the server, read
+ * from its `#!/usr/bin/env -S node …` line: easel under test runs as users run it.
+ */
+export function binNodeFlags(): string[] {
+  const bin = fs.readFileSync(new URL('../../../bin/easel.js', import.meta.url), 'utf8');
+  const shebang = /^#!.*?\bnode\b(.*)$/m.exec(bin.split('\n', 1)[0] ?? '');
+  return shebang?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+}
+
 export async function startEaselChild(database: BenchDatabase, o: EaselChildOptions = {}): Promise<ChildServer> {
-  const execArgv = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, ...(o.profileName ? [`--cpu-prof-name=${o.profileName}.cpuprofile`] : [])] : [];
+  const profile = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, ...(o.profileName ? [`--cpu-prof-name=${o.profileName}.cpuprofile`] : [])] : [];
+  const execArgv = [...binNodeFlags(), ...profile];
   // Only what easel reads: no stray EASEL_* or DATABASE_URL from the shell that runs the bench.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(EASEL_|DATABASE_URL$|REDIS_URL$|AWS_|PORT$|HOST$)/.test(k)));
   return forkServer('easel.js', {

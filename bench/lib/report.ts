@@ -91,8 +91,9 @@ export const CATALOGUE: Record<string, Record<string, FigureSpec>> = {
   },
   pipeline: pipelineFigures('sqlite', true),
   memory: {
-    memory_rss_10k_queued_mib: { label: 'memory: RSS with 10,000 queued tasks (after a full GC)', unit: 'MiB', target: { op: '<=', value: 150 } },
-    memory_peak_rss_references_mib: { label: 'memory: peak RSS, 100 tasks × 5 × 10 MB references', unit: 'MiB', target: { op: '<=', value: 512 } },
+    // MB as the issue writes it, 10^6 bytes, as its 10 MB reference images are (/proc counts KiB).
+    memory_rss_10k_queued_mb: { label: 'memory: RSS with 10,000 queued tasks (after a full GC)', unit: 'MB', target: { op: '<=', value: 150 } },
+    memory_peak_rss_references_mb: { label: 'memory: peak RSS, 100 tasks × 5 × 10 MB references', unit: 'MB', target: { op: '<=', value: 512 } },
   },
   'cold-start': {
     cold_start_ms: ms('cold start: spawn → /healthz 200 (fresh data dir, median)', { op: '<=', value: 1000 }),

@@ -1,4 +1,4 @@
-// 6: from spawning `node --enable-source-maps dist/bin/easel.js serve` (what `npm start` runs after its build) to GET /healthz answering
+// 6: from spawning `bin/easel.js serve` with its node flags (what `npm start` runs after its build) to GET /healthz answering
 // 200, polled every 5 ms. First starts on a fresh data dir (the database created and migrated),
 // then restarts on the data dir the first one left.
 import { spawn } from 'node:child_process';
@@ -7,12 +7,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_KEY } from '../lib/easel.js';
+import { BENCH_KEY, binNodeFlags } from '../lib/easel.js';
 import { median } from '../lib/load.js';
 import { freePort, sleep } from '../lib/system.js';
 import { withCleanup, type Scenario } from '../lib/scenario.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/easel.js');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/easel.js');
 
 function healthz(port: number): Promise<number> {
   return new Promise((resolve) => {
@@ -38,7 +38,7 @@ async function startOnce(dataDir: string): Promise<number> {
     EASEL_LOG_LEVEL: 'warn',
   };
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, ['--enable-source-maps', MAIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...binNodeFlags(), BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -62,7 +62,7 @@ async function startOnce(dataDir: string): Promise<number> {
 
 export const coldStartScenario: Scenario = {
   name: 'cold-start',
-  description: 'spawn `node --enable-source-maps dist/bin/easel.js serve` (npm start) → /healthz 200',
+  description: 'spawn `bin/easel.js serve` (npm start) → /healthz 200',
   async run(ctx) {
     const runs = ctx.quick ? 1 : 5;
     return withCleanup(async (defer) => {

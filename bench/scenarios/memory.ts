@@ -112,7 +112,7 @@ export const memoryScenario: Scenario = {
     const queued = await queuedRss(ctx);
     const refs = await referencesPeak(ctx);
     return {
-      figures: { memory_rss_10k_queued_mib: queued.rssMiB, memory_peak_rss_references_mib: refs.peakMiB },
+      figures: { memory_rss_10k_queued_mb: (queued.rssMiB * 2 ** 20) / 1e6, memory_peak_rss_references_mb: (refs.peakMiB * 2 ** 20) / 1e6 },
       settings: { queuedTasks: queued.count, referenceTasks: refs.tasks, referencesPerTask: refs.perTask, imageBytes: refs.imageBytes, workerConcurrency: refs.tasks },
       details: { queued, references: refs },
     };
