@@ -137,10 +137,15 @@ export async function buildApp(ctx: AppContext, routeModules: RouteModule[]): Pr
     loggerInstance: ctx.log,
     genReqId: newRequestId,
     // Every line a request logs carries its request id, and the task id when it is about one task.
-    childLoggerFactory: (logger, bindings, options, raw) => {
-      const taskId = taskIdOfUrl(raw.url);
-      return requestLogger(logger as Logger, taskId ? { ...bindings, taskId } : bindings, options);
-    },
+    childLoggerFactory: (logger, bindings, options, raw) =>
+      requestLogger(
+        logger as Logger,
+        () => {
+          const taskId = taskIdOfUrl(raw.url);
+          return taskId ? { ...bindings, taskId } : bindings;
+        },
+        options,
+      ),
     bodyLimit: 1024 * 1024,
     // Our own validator (TypeBox) and serializer (JSON.stringify) from the start, so fastify
     // never loads its defaults (ajv and fast-json-stringify: a tenth of a cold start).

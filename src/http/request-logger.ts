@@ -11,12 +11,13 @@ export class LazyRequestLogger {
 
   constructor(
     private readonly parent: Logger,
-    private readonly own: Bindings,
+    /** The request's bindings, worked out when the logger is made (reading the task id out of the URL is not free either). */
+    private readonly own: () => Bindings,
   ) {}
 
   /** The real child logger, made once. */
   private get real(): Logger {
-    return (this.made ??= this.parent.child(this.own));
+    return (this.made ??= this.parent.child(this.own()));
   }
 
   get level(): LevelWithSilentOrString {
@@ -32,7 +33,7 @@ export class LazyRequestLogger {
   }
 
   bindings(): Bindings {
-    return this.made?.bindings() ?? { ...this.parent.bindings(), ...this.own };
+    return this.made?.bindings() ?? { ...this.parent.bindings(), ...this.own() };
   }
 
   child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
@@ -70,7 +71,7 @@ export class LazyRequestLogger {
  * fastify's childLoggerFactory: lazy unless the route asks for its own level or serializers, which
  * pino applies as the child is made.
  */
-export function requestLogger(parent: Logger, bindings: Bindings, options: ChildLoggerOptions): Logger {
-  if (options.level !== undefined || options.serializers !== undefined || options.redact !== undefined) return parent.child(bindings, options);
+export function requestLogger(parent: Logger, bindings: () => Bindings, options: ChildLoggerOptions): Logger {
+  if (options.level !== undefined || options.serializers !== undefined || options.redact !== undefined) return parent.child(bindings(), options);
   return new LazyRequestLogger(parent, bindings) as unknown as Logger;
 }

@@ -63,7 +63,7 @@ describe("a request's logger", () => {
 
   it('is made only when the request logs at an enabled level, and then carries the request bindings', async () => {
     const l = logger('warn');
-    const log = requestLogger(l.parent, { reqId: 'req_1', taskId: 'task_4o_x' }, {});
+    const log = requestLogger(l.parent, () => ({ reqId: 'req_1', taskId: 'task_4o_x' }), {});
     log.info('not at warn');
     log.debug({ a: 1 }, 'nor this');
     assert.equal(l.children(), 0);
@@ -86,7 +86,7 @@ describe("a request's logger", () => {
 
   it("is made at once when the route sets its own level, which then applies", async () => {
     const l = logger('warn');
-    const log = requestLogger(l.parent, { reqId: 'req_2' }, { level: 'debug' });
+    const log = requestLogger(l.parent, () => ({ reqId: 'req_2' }), { level: 'debug' });
     assert.equal(l.children(), 1);
     log.debug('route debug');
     await l.flush();
