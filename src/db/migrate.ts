@@ -19,8 +19,12 @@ async function appliedMigrations(db: Db): Promise<string[]> {
   try {
     const rows = await sql<{ name: string }>`select name from kysely_migration`.execute(db.kysely);
     return rows.rows.map((r) => r.name);
-  } catch {
-    return []; // no migration table yet: a fresh database
+  } catch (err) {
+    // No migration table yet: a fresh database. Anything else (the database cannot be reached,
+    // the table cannot be read) is the start's error, not a reason to create the schema anew.
+    const e = err as { code?: unknown; message?: unknown };
+    if (e.code === '42P01' || /no such table/i.test(String(e.message))) return [];
+    throw err;
   }
 }
 

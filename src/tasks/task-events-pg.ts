@@ -5,6 +5,7 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { reconnectDelayMs, type EventLog, type EventTransport } from './task-events-remote.js';
+import { pgConnectOptions } from '../db/pg-connect.js';
 
 export interface PgTransportOptions {
   connectionString: string;
@@ -33,7 +34,7 @@ export function createPgTransport(options: PgTransportOptions): EventTransport {
       return new Promise<void>((resolveReady) => {
         const connect = async () => {
           if (closed) return;
-          const c = new pg.Client({ connectionString: options.connectionString, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: 'easel-events' });
+          const c = new pg.Client({ ...pgConnectOptions(options.connectionString), keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: 'easel-events' });
           let lost = false;
           const onLost = (err?: Error) => {
             if (lost) return;
