@@ -146,12 +146,6 @@ export async function balanceMicro(db: Executor, keyId: string): Promise<number>
 
 const balanceOfKey = prepared<{ keyId: string }, { balance_micro: number }>((p) => (db) => db.selectFrom('api_keys').select('balance_micro').where('id', '=', p.keyId));
 
-/** Balances of all keys. */
-export async function balancesMicro(db: Executor): Promise<Map<string, number>> {
-  const rows = await db.selectFrom('api_keys').select(['id', 'balance_micro']).execute();
-  return new Map(rows.map((r) => [r.id, Number(r.balance_micro)]));
-}
-
 /**
  * Credits held by tasks that have not ended yet. A hold is released in the transaction that ends
  * its task, so only the key's queued and running tasks can hold any: the holds are looked for
@@ -159,6 +153,12 @@ export async function balancesMicro(db: Executor): Promise<Map<string, number>> 
  * key ever made.
  */
 export async function openHoldsMicro(db: Executor, keyId: string): Promise<number> {
+  const r = await openHolds(db, keyId).executeTakeFirstOrThrow();
+  return Number(r.held);
+}
+
+/** openHoldsMicro's query: one row, `held`; also read beside a key's row (key-admin.ts). */
+export function openHolds(db: Executor, keyId: string) {
   const held = (status: 'queued' | 'running') =>
     ownersTasksIn(db, status, keyId)
       // The holds are found by task (a task's rows are all its key's), not by key: that would
@@ -170,11 +170,7 @@ export async function openHoldsMicro(db: Executor, keyId: string): Promise<numbe
       );
   // One statement, so one snapshot: as in countOpenTasks, a task claimed between two reads
   // would be counted in both.
-  const r = await db
-    .selectFrom(held('queued').unionAll(held('running')).as('open'))
-    .select(sql<number>`coalesce(sum(held), 0)`.as('held'))
-    .executeTakeFirstOrThrow();
-  return Number(r.held);
+  return db.selectFrom(held('queued').unionAll(held('running')).as('open')).select(sql<number>`coalesce(sum(held), 0)`.as('held'));
 }
 
 /**

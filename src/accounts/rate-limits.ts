@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { EaselError } from '../core/errors.js';
-import { pgConnectOptions } from '../db/pg-connect.js';
+import { pgPoolOptions } from '../db/pg-connect.js';
 
 export type RateLimitStore = 'memory' | 'redis' | 'postgres';
 
@@ -49,7 +49,7 @@ export class RpmLimiter {
     } else if (options.store === 'postgres') {
       if (!options.databaseUrl) throw new Error('the postgres rate-limit store needs DATABASE_URL');
       const { default: pgLib } = await import('pg');
-      const pool = new pgLib.Pool({ ...pgConnectOptions(options.databaseUrl), max: 4 });
+      const pool = new pgLib.Pool(pgPoolOptions(pgLib, options.databaseUrl, 4));
       pool.on('error', () => {});
       // A client that loses its connection mid-query emits 'error' itself; unhandled, that
       // would take the process down when the database restarts.

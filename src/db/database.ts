@@ -9,7 +9,7 @@ import { Kysely, PostgresDialect, SqliteAdapter, SqliteIntrospector, SqliteQuery
 import { GroupCommitSqliteDriver } from './sqlite-driver.js';
 import { withStatementCache } from './sqlite-statements.js';
 import type { Database } from './schema.js';
-import { pgConnectOptions } from './pg-connect.js';
+import { pgPoolOptions } from './pg-connect.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -120,7 +120,8 @@ export function openSqlite(file: string): Db {
 }
 
 export function openPostgres(connectionString: string, max: number): Db {
-  const pool = new (loadPg().Pool)({ ...pgConnectOptions(connectionString), max });
+  const pgModule = loadPg();
+  const pool = new pgModule.Pool(pgPoolOptions(pgModule, connectionString, max));
   // A client that loses its connection must not crash the process: idle ones report to the pool,
   // checked-out ones (mid-query when the database goes away) emit 'error' on themselves, which
   // nobody else listens to. The query in flight still fails, and the pool drops the client.

@@ -4,7 +4,8 @@
 // the claimed task in both. In CI this refused a key with a concurrency limit of 2 its second
 // task. The claim here is the worker's own, made by another connection after the read's first
 // statement has its answer. (On SQLite, reads outside a transaction share one snapshot per turn
-// of the event loop, src/db/sqlite-driver.ts, so two statements agreed there already.)
+// of the event loop, src/db/sqlite-driver.ts, so two statements agreed there already.) A key's
+// view (its balance and what its open tasks hold) is read the same way while a task is settled.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
@@ -15,17 +16,22 @@ import { newTask } from '../helpers/new-task.js';
 import * as store from '../../src/tasks/task-store.js';
 import { createApiKey } from '../../src/accounts/api-keys.js';
 import { countOpenTasks } from '../../src/accounts/billing.js';
-import { appendEntry, openHoldsMicro } from '../../src/accounts/ledger.js';
+import { appendEntry, appendSettlement, openHoldsMicro } from '../../src/accounts/ledger.js';
+import { getKeyView } from '../../src/accounts/key-admin.js';
 
-/** Runs `between` once, after the first statement sent through it has its answer. */
-class AfterFirstStatement implements KyselyPlugin {
-  private done = false;
-  constructor(private readonly between: () => Promise<unknown>) {}
+/** Runs `between` once, after the `nth` statement sent through it (the first unless told) has its answer. */
+class AfterStatement implements KyselyPlugin {
+  private seen = 0;
+  done = false;
+  constructor(
+    private readonly between: () => Promise<unknown>,
+    private readonly nth = 1,
+  ) {}
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
     return args.node;
   }
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    if (!this.done) {
+    if (++this.seen === this.nth) {
       this.done = true;
       await this.between();
     }
@@ -72,16 +78,38 @@ for (const backend of await backends()) {
 
     it('counts a task claimed mid-count once', async () => {
       const { key, claim } = await queuedTask('count');
-      const open = await countOpenTasks(db.kysely.withPlugin(new AfterFirstStatement(claim)), key.id);
+      const open = await countOpenTasks(db.kysely.withPlugin(new AfterStatement(claim)), key.id);
       assert.equal(open, 1);
       assert.equal(await countOpenTasks(db.kysely, key.id), 1, 'and once it is running');
     });
 
     it("counts a task's hold once when the task is claimed mid-read", async () => {
       const { key, claim } = await queuedTask('held');
-      const held = await openHoldsMicro(db.kysely.withPlugin(new AfterFirstStatement(claim)), key.id);
+      const held = await openHoldsMicro(db.kysely.withPlugin(new AfterStatement(claim)), key.id);
       assert.equal(held, 2_000_000);
       assert.equal(await openHoldsMicro(db.kysely, key.id), 2_000_000, 'and once it is running');
     });
+
+    // A key's view (admin API, /v1/usage): its balance and what its open tasks hold, while the
+    // task is settled having made 1 of its 2 images (released 2, charged 1). Before: 8 left and 2
+    // held; after: 9 and 0. Read in several statements, a settlement between them showed 8 and 0.
+    for (const nth of [1, 2, 3]) {
+      it(`shows the balance and holds of one moment when a task is settled after statement ${nth} of the read`, async () => {
+        const { key } = await queuedTask(`view-${nth}`);
+        const settle = () => appendSettlement(other.kysely, { taskId: `task-snapshot-view-${nth}`, model: 'gpt-4o-image', made: 1, now: now + 2 }, other.engine);
+        const plugin = new AfterStatement(settle, nth);
+        const view = await getKeyView({ ...db, kysely: db.kysely.withPlugin(plugin) }, key.id);
+        assert.ok(
+          (view.credits === 8 && view.credits_held === 2) || (view.credits === 9 && view.credits_held === 0),
+          `credits ${view.credits}, held ${view.credits_held}`,
+        );
+        if (!plugin.done) await settle();
+        // On SQLite this connection's reads share one snapshot until the turn of the event loop
+        // ends, and the settlement came from another connection.
+        await new Promise((r) => setImmediate(r));
+        const after = await getKeyView(db, key.id);
+        assert.deepEqual([after.credits, after.credits_held], [9, 0]);
+      });
+    }
   });
 }

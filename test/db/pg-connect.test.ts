@@ -4,8 +4,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_PG_CONNECT_TIMEOUT_MS, pgConnectOptions } from '../../src/db/pg-connect.js';
+import pg from 'pg';
+import { DEFAULT_PG_CONNECT_TIMEOUT_MS, pgConnectOptions, pgPoolOptions } from '../../src/db/pg-connect.js';
 import { startTestServer } from '../helpers/server.js';
+import { PG_URL, pgUnavailable } from '../helpers/backends.js';
+
+const pgSkip = await pgUnavailable();
+const withParam = (url: string, param: string) => `${url}${url.includes('?') ? '&' : '?'}${param}`;
 
 /** A TCP server that takes connections and never says anything, as a stalled database would. */
 async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
@@ -48,6 +53,20 @@ describe('connecting to PostgreSQL', () => {
       });
     } finally {
       await silent.close();
+    }
+  });
+
+  it('a pool waits for a free connection as long as it takes: only connecting has the limit', { skip: pgSkip, timeout: 30_000 }, async () => {
+    const pool = new pg.Pool(pgPoolOptions(pg, withParam(PG_URL, 'connect_timeout=1'), 1));
+    try {
+      const first = await pool.connect();
+      // The only connection is busy for longer than the connect limit while a query waits for it.
+      const waiting = pool.query('select 1 as one');
+      await new Promise((r) => setTimeout(r, 1_500));
+      first.release();
+      assert.deepEqual((await waiting).rows, [{ one: 1 }]);
+    } finally {
+      await pool.end();
     }
   });
 });
