@@ -114,8 +114,10 @@ export class TaskRunner {
     const { deps, task } = this;
     const unsubscribe = deps.service.events.subscribe(task.id, (e) => {
       // Another process or request ended it (or put it back): stop. Not this runner's own ending,
-      // published as it finishes.
-      if (e.type === 'state' && e.task.status !== 'running' && !this.ending) this.stop('cancelled');
+      // published as it finishes, nor news from before this run's claim, which counted this
+      // attempt: a submit's "queued", sent through PostgreSQL's NOTIFY, can arrive after the
+      // claim, and stopping then left the task running, unwritten, until its lease ran out.
+      if (e.type === 'state' && e.task.status !== 'running' && !this.ending && e.task.attempts >= task.attempts) this.stop('cancelled');
     });
     const heartbeat = setInterval(() => {
       store
