@@ -122,7 +122,6 @@ export function checkBody<S extends TSchema>(schema: S, value: unknown): Static<
   throw new EaselError('invalid_request', message, param === undefined ? {} : { param });
 }
 
-/** Fastify's validator: the same compiled schemas; query strings and params are converted first. */
 /**
  * Whether a path or query schema can turn a string into something else (a number, a boolean).
  * One whose fields are all plain strings cannot, so its values are checked as they come: the
@@ -134,6 +133,7 @@ function converts(schema: TSchema): boolean {
   return Object.values(fields).some((f) => f.type !== 'string' || f.anyOf !== undefined || f.allOf !== undefined || f.oneOf !== undefined);
 }
 
+/** Fastify's validator: the same compiled schemas; query strings and params are converted first when they can hold more than strings. */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const c = compile(schema);
   const convert = httpPart !== 'body' && converts(schema);
