@@ -26,6 +26,7 @@ import { steadyRate } from './scenarios/pipeline.js';
 import { SUBMIT_CONNECTIONS } from './scenarios/submit.js';
 import { routingYaml, SYNC_BODY, UPSTREAM_KEY_ENV } from './scenarios/sync-overhead.js';
 import type * as EaselLib from './lib/easel.js';
+import { fileCreateMicros, slowFilesWarning } from './lib/easel.js';
 import type * as SeedLib from './lib/seed.js';
 // This tree's, for both sides: it writes straight into the ledger, whose table is the same since 0003.
 import { HISTORY_TASKS, seedLedgerHistory } from './lib/seed.js';
@@ -98,6 +99,9 @@ async function probe(url: string, init: RequestInit, what: string): Promise<void
   if (res.status !== 200) throw new Error(`${what} answered ${res.status}: ${text.slice(0, 300)}`);
 }
 
+/** Clean-ups that wait for the end of the run. */
+const afterAllMeasures: Array<() => Promise<unknown>> = [];
+
 /**
  * A fresh database of the tree's own making, `prepare`d (seeded, a config file written) before
  * the tree's easel starts on it; `prepare` may return more environment for the server.
@@ -111,7 +115,9 @@ async function startOnFreshDatabase(
   childOptions: Pick<EaselLib.EaselChildOptions, 'provider'> = {},
 ): Promise<ChildServer> {
   const database = await tree.easel.freshDatabase(engine);
-  defer(() => database.cleanup());
+  // Removed after the last measure, not after this one: see removeWhenTheRunEnds (lib/easel.ts).
+  // An older tree's own clean-up deletes at once, so it is not called before then either.
+  afterAllMeasures.push(() => database.cleanup());
   const opened = await database.open();
   const env = (await prepare(database, opened)) ?? {};
   await opened.db.close();
@@ -223,7 +229,7 @@ function pipelineMeasure(name: string, engine: EaselLib.Engine): Measure {
           const rps = steadyRate(times).tasksPerSecond;
           return { rps, p50Ms: NaN, p99Ms: NaN, meanMs: NaN, ok: count, non2xx: 0, errors: 0, durationSeconds: (Date.now() - t0) / 1000, cpuMsPerRequest: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / count : undefined };
         } finally {
-          // A round's server and database go at once, not at the end of the measure.
+          // A round's server stops at once, not at the end of the measure (its database waits for the end of the run).
           for (const c of children) await c.stop();
         }
       };
@@ -370,11 +376,12 @@ async function main(): Promise<void> {
   const rounds = args.rounds ?? (args.quick ? 2 : 8);
   const seconds = args.seconds ?? (args.quick ? 1 : 4);
   const warmupSeconds = args.quick ? 0.5 : 2;
-  const machine = machineInfo();
+  const machine = { ...machineInfo(), fileCreateMicros: fileCreateMicros() };
   process.stderr.write(
     `easel bench:compare${args.quick ? ' (quick: checks the harness; the figures mean nothing)' : ''}\n` +
       `this: ${mine.dir} (${mine.revision})\nother: ${other.dir} (${other.revision})\n` +
-      `${rounds} rounds of ${seconds}s each side, order alternating; machine: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}; load average ${loadAverage().join(' ')}\n`,
+      `${rounds} rounds of ${seconds}s each side, order alternating; machine: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}; load average ${loadAverage().join(' ')}; a small file made in ${machine.fileCreateMicros} µs\n` +
+      slowFilesWarning(machine.fileCreateMicros),
   );
   const reports: Record<string, MeasureReport> = {};
   let broken = 0;
@@ -412,6 +419,7 @@ async function main(): Promise<void> {
       log(`failed: ${(err as Error).stack}`);
     }
   }
+  for (const cleanup of afterAllMeasures.splice(0)) await cleanup().catch((err: Error) => log(`clean-up: ${err.message}`));
   const out = args.out ?? path.join(ROOT, 'bench/results/compare.json');
   const report = {
     schema: 1,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildFigures, CATALOGUE, renderTable, writeReport, type RunReport, type ScenarioReport } from './lib/report.js';
 import { NotAvailable, type Scenario, type ScenarioContext } from './lib/scenario.js';
+import { fileCreateMicros, slowFilesWarning } from './lib/easel.js';
 import { loadAverage, machineInfo } from './lib/system.js';
 import { submitScenario } from './scenarios/submit.js';
 import { pollScenario } from './scenarios/poll.js';
@@ -87,12 +88,13 @@ async function main(): Promise<void> {
     profileDir,
     log: (m) => process.stderr.write(`  ${m}\n`),
   };
-  const machine = machineInfo();
+  const machine = { ...machineInfo(), fileCreateMicros: fileCreateMicros() };
   const startLoad = loadAverage();
   process.stderr.write(
     `easel bench${args.quick ? ' (quick: checks the harness; the figures mean nothing)' : ''}\n` +
-      `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, node ${machine.node}\n` +
-      `load average at start: ${startLoad.join(' ')}\n`,
+      `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, node ${machine.node}; a small file made in ${machine.fileCreateMicros} µs\n` +
+      `load average at start: ${startLoad.join(' ')}\n` +
+      slowFilesWarning(machine.fileCreateMicros),
   );
   const startedAt = new Date();
   const values: Record<string, number | null> = {};

@@ -9,6 +9,8 @@ export interface MachineInfo {
   memoryGiB: number;
   os: string;
   node: string;
+  /** µs to create, write and rename one small file in the data dirs' place at the start (fileCreateMicros). */
+  fileCreateMicros?: number;
 }
 
 export function machineInfo(): MachineInfo {

@@ -7,7 +7,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_KEY, binNodeFlags } from '../lib/easel.js';
+import { BENCH_KEY, binNodeFlags, removeWhenTheRunEnds } from '../lib/easel.js';
 import { median } from '../lib/load.js';
 import { freePort, sleep } from '../lib/system.js';
 import { withCleanup, type Scenario } from '../lib/scenario.js';
@@ -70,7 +70,7 @@ export const coldStartScenario: Scenario = {
       const restart: number[] = [];
       for (let i = 0; i < runs; i++) {
         const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-bench-cold-'));
-        defer(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+        removeWhenTheRunEnds(dataDir);
         fresh.push(await startOnce(dataDir));
         restart.push(await startOnce(dataDir));
       }

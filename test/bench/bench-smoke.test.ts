@@ -15,9 +15,11 @@ import { pgUnavailable } from '../helpers/backends.js';
 const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench');
 const ROOT = path.resolve(BENCH, '../..');
 
-function runBench(args: string[], script = 'run.js'): Promise<{ code: number | null; output: string }> {
+/** Runs a bench script; `tmp` becomes its temporary directory (TMPDIR), where it keeps its data dirs. */
+function runBench(args: string[], script = 'run.js', tmp?: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(BENCH, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = tmp ? { ...process.env, TMPDIR: tmp } : process.env;
+    const child = spawn(process.execPath, [path.join(BENCH, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -29,13 +31,19 @@ describe('npm run bench -- --quick', () => {
   it('runs the submit and cold-start scenarios and writes every figure with its target', { timeout: 300_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-bench-smoke-'));
     const out = path.join(dir, 'quick.json');
+    const tmp = path.join(dir, 'tmp');
+    fs.mkdirSync(tmp);
     try {
-      const { code, output } = await runBench(['--quick', '--only', 'submit,cold-start', '--out', out]);
+      const { code, output } = await runBench(['--quick', '--only', 'submit,cold-start', '--out', out], 'run.js', tmp);
       assert.equal(code, 0, output);
       const report = JSON.parse(fs.readFileSync(out, 'utf8')) as RunReport;
       assert.equal(report.schema, 1);
       assert.equal(report.quick, true);
       assert.ok(report.machine.cpus > 0 && report.machine.node.startsWith('v'));
+      assert.ok(report.machine.fileCreateMicros! > 0, 'the cost of making a file is reported');
+      assert.match(output, /a small file made in \d+ µs/);
+      // The scenarios' data dirs are removed when the run ends (kept till then: lib/easel.ts).
+      assert.deepEqual(fs.readdirSync(tmp), [], 'the bench leaves nothing in its temporary directory');
       assert.equal(report.loadAverage.start.length, 3);
 
       // Every figure of every scenario is there, ran or not, with its unit and target.
@@ -71,11 +79,14 @@ describe('npm run bench:compare -- <other> --quick', () => {
   it('loads two builds in turn (here this checkout against itself) and reports both sides', { timeout: 300_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-compare-smoke-'));
     const out = path.join(dir, 'compare.json');
+    const tmp = path.join(dir, 'tmp');
+    fs.mkdirSync(tmp);
     try {
       // With a key per connection on PostgreSQL too, when it answers (CI has it).
       const measures = ['submit', ...((await pgUnavailable()) ? [] : ['submit-pg-keys']), 'pipeline'];
-      const { code, output } = await runBench([ROOT, '--quick', '--only', measures.join(','), '--rounds', '2', '--out', out], 'compare.js');
+      const { code, output } = await runBench([ROOT, '--quick', '--only', measures.join(','), '--rounds', '2', '--out', out], 'compare.js', tmp);
       assert.equal(code, 0, output);
+      assert.deepEqual(fs.readdirSync(tmp), [], 'both sides\' data dirs are gone when the run ends');
       const report = JSON.parse(fs.readFileSync(out, 'utf8'));
       assert.equal(report.other.dir, ROOT);
       assert.deepEqual(Object.keys(report.measures), measures);
