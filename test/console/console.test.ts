@@ -160,7 +160,7 @@ describe('web console', { timeout: 240_000 }, () => {
 
   it('follows a slow task live and cancels it from its page', async () => {
     await page.getByRole('button', { name: 'Remove reference 1' }).click();
-    await page.getByLabel('Model').selectOption('gpt-4o-image');
+    await page.getByLabel('Model', { exact: true }).selectOption('gpt-4o-image');
     await page.getByLabel('Prompt').fill('a slow harbour at night [[easel:delay=20000]]');
     assert.match((await page.getByTestId('route').textContent()) ?? '', /POST \/v1\/images\/generations.*seed 002 task/);
 
@@ -191,27 +191,27 @@ describe('web console', { timeout: 240_000 }, () => {
     await b.screenshot('tasks');
 
     // Filters: completed only hides the running task.
-    await page.getByLabel('Status').selectOption('succeeded');
+    await page.getByLabel('Status', { exact: true }).selectOption('succeeded');
     await page.getByRole('button', { name: 'Apply' }).click();
     await row.waitFor({ state: 'detached' });
     await page.locator(`tr[data-task-id="${editTaskId}"]`).waitFor();
-    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Status', { exact: true }).selectOption('');
     // Dates (the browser runs in UTC): from tomorrow, or up to yesterday, nothing; today, all.
     const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-    await page.getByLabel('From').fill(day(1));
+    await page.getByLabel('From', { exact: true }).fill(day(1));
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.getByText('No tasks match.').waitFor();
-    await page.getByLabel('From').fill('');
-    await page.getByLabel('To').fill(day(-1));
+    await page.getByLabel('From', { exact: true }).fill('');
+    await page.getByLabel('To', { exact: true }).fill(day(-1));
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.getByText('No tasks match.').waitFor();
-    await page.getByLabel('From').fill(day(0));
-    await page.getByLabel('To').fill(day(0));
+    await page.getByLabel('From', { exact: true }).fill(day(0));
+    await page.getByLabel('To', { exact: true }).fill(day(0));
     await page.getByRole('button', { name: 'Apply' }).click();
     await row.waitFor();
     await page.locator(`tr[data-task-id="${editTaskId}"]`).waitFor();
-    await page.getByLabel('From').fill('');
-    await page.getByLabel('To').fill('');
+    await page.getByLabel('From', { exact: true }).fill('');
+    await page.getByLabel('To', { exact: true }).fill('');
     await page.getByRole('button', { name: 'Apply' }).click();
 
     await row.getByRole('link', { name: slowId }).click();
