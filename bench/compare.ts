@@ -20,13 +20,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { forkServer, type ChildServer } from './lib/child.js';
 import { checkLoad, load, median, type LoadResult } from './lib/load.js';
 import { withCleanup } from './lib/scenario.js';
-import { loadAverage, machineInfo, processCpuMs, sleep } from './lib/system.js';
+import { loadAverage, processCpuMs, sleep } from './lib/system.js';
 import { randomTaskPolls, rotatingKeyPosts } from './lib/requests.js';
 import { steadyRate } from './scenarios/pipeline.js';
 import { SUBMIT_CONNECTIONS } from './scenarios/submit.js';
 import { routingYaml, SYNC_BODY, UPSTREAM_KEY_ENV } from './scenarios/sync-overhead.js';
 import type * as EaselLib from './lib/easel.js';
-import { fileCreateMicros, slowFilesWarning } from './lib/easel.js';
+import { benchMachine, slowFilesWarning } from './lib/easel.js';
 import type * as SeedLib from './lib/seed.js';
 // This tree's, for both sides: it writes straight into the ledger, whose table is the same since 0003.
 import { HISTORY_TASKS, seedLedgerHistory } from './lib/seed.js';
@@ -376,7 +376,7 @@ async function main(): Promise<void> {
   const rounds = args.rounds ?? (args.quick ? 2 : 8);
   const seconds = args.seconds ?? (args.quick ? 1 : 4);
   const warmupSeconds = args.quick ? 0.5 : 2;
-  const machine = { ...machineInfo(), fileCreateMicros: fileCreateMicros() };
+  const machine = benchMachine();
   process.stderr.write(
     `easel bench:compare${args.quick ? ' (quick: checks the harness; the figures mean nothing)' : ''}\n` +
       `this: ${mine.dir} (${mine.revision})\nother: ${other.dir} (${other.revision})\n` +

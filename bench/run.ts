@@ -10,8 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildFigures, CATALOGUE, renderTable, writeReport, type RunReport, type ScenarioReport } from './lib/report.js';
 import { NotAvailable, type Scenario, type ScenarioContext } from './lib/scenario.js';
-import { fileCreateMicros, slowFilesWarning } from './lib/easel.js';
-import { loadAverage, machineInfo } from './lib/system.js';
+import { benchMachine, slowFilesWarning } from './lib/easel.js';
+import { loadAverage } from './lib/system.js';
 import { submitScenario } from './scenarios/submit.js';
 import { pollScenario } from './scenarios/poll.js';
 import { syncScenario } from './scenarios/sync-overhead.js';
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     profileDir,
     log: (m) => process.stderr.write(`  ${m}\n`),
   };
-  const machine = { ...machineInfo(), fileCreateMicros: fileCreateMicros() };
+  const machine = benchMachine();
   const startLoad = loadAverage();
   process.stderr.write(
     `easel bench${args.quick ? ' (quick: checks the harness; the figures mean nothing)' : ''}\n` +

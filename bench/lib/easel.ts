@@ -10,6 +10,7 @@ import { openDatabase, type Db } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { ensureBootstrapKey, findActiveKey } from '../../src/accounts/api-keys.js';
 import { forkServer, type ChildServer } from './child.js';
+import { machineInfo, type MachineInfo } from './system.js';
 import type { EaselChildArgs } from '../servers/easel.js';
 
 export const BENCH_KEY = 'sk-easel-bench-admin-key-0123456789';
@@ -119,6 +120,11 @@ export function fileCreateMicros(): number {
   }
   times.sort((a, b) => a - b);
   return Math.round(times[times.length >> 1]!);
+}
+
+/** The machine a run's report names, with what making a file costs there at the start. */
+export function benchMachine(): MachineInfo & { fileCreateMicros: number } {
+  return { ...machineInfo(), fileCreateMicros: fileCreateMicros() };
 }
 
 /** A line for the report's header when making files is slow enough to skew the figures, else ''. */

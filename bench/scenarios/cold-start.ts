@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { BENCH_KEY, binNodeFlags, removeWhenTheRunEnds } from '../lib/easel.js';
 import { median } from '../lib/load.js';
 import { freePort, sleep } from '../lib/system.js';
-import { withCleanup, type Scenario } from '../lib/scenario.js';
+import type { Scenario } from '../lib/scenario.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/easel.js');
 
@@ -65,21 +65,19 @@ export const coldStartScenario: Scenario = {
   description: 'spawn `bin/easel.js serve` (npm start) → /healthz 200',
   async run(ctx) {
     const runs = ctx.quick ? 1 : 5;
-    return withCleanup(async (defer) => {
-      const fresh: number[] = [];
-      const restart: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-bench-cold-'));
-        removeWhenTheRunEnds(dataDir);
-        fresh.push(await startOnce(dataDir));
-        restart.push(await startOnce(dataDir));
-      }
-      ctx.log(`cold start: fresh ${fresh.map((x) => x.toFixed(0)).join(', ')} ms; restart ${restart.map((x) => x.toFixed(0)).join(', ')} ms`);
-      return {
-        figures: { cold_start_ms: median(fresh), cold_restart_ms: median(restart) },
-        settings: { runs, pollEveryMs: 5, database: 'SQLite (fresh file, then the same file again)' },
-        details: { freshMs: fresh, restartMs: restart },
-      };
-    });
+    const fresh: number[] = [];
+    const restart: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-bench-cold-'));
+      removeWhenTheRunEnds(dataDir);
+      fresh.push(await startOnce(dataDir));
+      restart.push(await startOnce(dataDir));
+    }
+    ctx.log(`cold start: fresh ${fresh.map((x) => x.toFixed(0)).join(', ')} ms; restart ${restart.map((x) => x.toFixed(0)).join(', ')} ms`);
+    return {
+      figures: { cold_start_ms: median(fresh), cold_restart_ms: median(restart) },
+      settings: { runs, pollEveryMs: 5, database: 'SQLite (fresh file, then the same file again)' },
+      details: { freshMs: fresh, restartMs: restart },
+    };
   },
 };
