@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
+import { freshPgDatabase, pgUnavailable, tempDir } from '../helpers/backends.js';
 import { eventually, startTestServer } from '../helpers/server.js';
 import { apiAs } from './accounts-helpers.js';
 import { EASEL_BIN } from '../helpers/process.js';
@@ -15,15 +15,15 @@ for (const engine of ['sqlite', 'postgres'] as const) {
   const skip = engine === 'postgres' ? await pgUnavailable() : undefined;
   describe(`easel keys (CLI) on ${engine}`, { skip }, () => {
     let dataDir: string;
-    let schema: Awaited<ReturnType<typeof freshPgSchema>> | undefined;
+    let database: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
     let env: Record<string, string>;
     before(async () => {
       dataDir = tempDir();
-      schema = engine === 'postgres' ? await freshPgSchema() : undefined;
-      env = { PATH: process.env.PATH ?? '', EASEL_DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) };
+      database = engine === 'postgres' ? await freshPgDatabase() : undefined;
+      env = { PATH: process.env.PATH ?? '', EASEL_DATA_DIR: dataDir, ...(database ? { DATABASE_URL: database.url } : {}) };
     });
     after(async () => {
-      await schema?.drop();
+      await database?.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
@@ -66,7 +66,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.match(text.stdout, /nightly-2/);
 
       // What the CLI wrote, a server enforces.
-      const s = await startTestServer({ env: { EASEL_DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) } });
+      const s = await startTestServer({ env: { EASEL_DATA_DIR: dataDir, ...(database ? { DATABASE_URL: database.url } : {}) } });
       try {
         const usage = await apiAs(s.url, created.key)('GET', '/v1/usage');
         assert.equal(usage.status, 200);

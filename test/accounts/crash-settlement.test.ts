@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { spawnEasel } from '../helpers/process.js';
-import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
+import { freshPgDatabase, pgUnavailable, tempDir } from '../helpers/backends.js';
 import { eventually } from '../helpers/server.js';
 import { openDatabase } from '../../src/db/database.js';
 import { apiAs, assertSettledExactlyOnce, ledgerRows, MICRO } from './accounts-helpers.js';
@@ -21,14 +21,14 @@ for (const engine of ['sqlite', 'postgres'] as const) {
   describe(`settlement after a crash on ${engine}`, { skip }, () => {
     it('a task killed mid-generation is settled exactly once after restart', async () => {
       const dataDir = tempDir();
-      const schema = engine === 'postgres' ? await freshPgSchema() : undefined;
+      const database = engine === 'postgres' ? await freshPgDatabase() : undefined;
       const env: Record<string, string> = {
         EASEL_DATA_DIR: dataDir,
         EASEL_API_KEY: ADMIN,
         EASEL_LOCAL_DELAY_MS: '3000',
         EASEL_LEASE_MS: '800',
         EASEL_POLL_INTERVAL_MS: '100',
-        ...(schema ? { DATABASE_URL: schema.url } : {}),
+        ...(database ? { DATABASE_URL: database.url } : {}),
       };
       const cli = await promisify(execFile)(process.execPath, [EASEL_BIN, 'keys', 'create', '--name', 'crash', '--credits', '10', '--json'], {
         env: { PATH: process.env.PATH ?? '', ...env },
@@ -61,7 +61,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
           second.kill('SIGTERM');
           await second.exited;
         }
-        const db = openDatabase({ databaseUrl: schema?.url, dataDir });
+        const db = openDatabase({ databaseUrl: database?.url, dataDir });
         try {
           const { charged, tasks } = await assertSettledExactlyOnce(db.kysely, key.id, MICRO);
           assert.equal(tasks, 1);
@@ -75,7 +75,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         }
       } finally {
         first.kill('SIGKILL');
-        await schema?.drop();
+        await database?.drop();
         fs.rmSync(dataDir, { recursive: true, force: true });
       }
     });

@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { prepared, preparedInsertRows } from '../../src/db/prepared.js';
-import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
+import { freshPgDatabase, pgUnavailable, tempDir } from '../helpers/backends.js';
 
 const insertSetting = prepared<{ name: string; value: string }>((p) => (db) => db.insertInto('settings').values({ name: p.name, value: p.value }));
 // Parameters in an order other than the call object's, and a fixed value among them.
@@ -21,16 +21,16 @@ for (const engine of ['sqlite', 'postgres'] as const) {
   describe(`prepared queries on ${engine}`, { skip }, () => {
     let db: Db;
     let dir: string;
-    let schema: Awaited<ReturnType<typeof freshPgSchema>> | undefined;
+    let database: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
     before(async () => {
       dir = tempDir();
-      schema = engine === 'postgres' ? await freshPgSchema() : undefined;
-      db = openDatabase({ databaseUrl: schema?.url, dataDir: dir });
+      database = engine === 'postgres' ? await freshPgDatabase() : undefined;
+      db = openDatabase({ databaseUrl: database?.url, dataDir: dir });
       await migrateToLatest(db);
     });
     after(async () => {
       await db?.close();
-      await schema?.drop();
+      await database?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     });
 

@@ -1,4 +1,4 @@
-// The engines store tests run on: a real SQLite file, and a real PostgreSQL (a fresh schema per
+// The engines store tests run on: a real SQLite file, and a real PostgreSQL (a fresh database per
 // suite). PostgreSQL tests are skipped when no server answers, unless EASEL_REQUIRE_PG=1 (CI),
 // where an unreachable server is a failure.
 import fs from 'node:fs';
@@ -31,24 +31,39 @@ export function pgUnavailable(): Promise<string | undefined> {
   return pgCheck;
 }
 
-/** A connection string for a fresh, empty schema; drop() removes it. */
-export async function freshPgSchema(): Promise<{ url: string; drop(): Promise<void> }> {
-  const schema = `easel_t_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  await client.query(`create schema ${schema}`);
-  await client.end();
+/**
+ * A connection string for a fresh, empty database; drop() removes it.
+ *
+ * A database, not a schema: test files run in parallel, and Kysely's migrator looks for its own
+ * tables by introspecting every schema in the database (`has_schema_privilege(nspname, …)` per
+ * row), which fails with "schema … does not exist" when another suite drops its schema in the
+ * middle of that query. Catalogs are per database, so suites in separate databases never see
+ * each other's drops. The test user needs CREATEDB (the default `postgres` has it).
+ */
+export async function freshPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `easel_t_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`create database ${name}`).catch((err: Error & { code?: string }) => {
+    if (err.code === '42501') throw new Error(`the PostgreSQL test user at ${PG_URL} needs CREATEDB: each suite gets a database of its own`, { cause: err });
+    throw err;
+  });
   const u = new URL(PG_URL);
-  u.searchParams.set('options', `-c search_path=${schema}`);
+  u.pathname = `/${name}`;
   return {
     url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
-    },
+    // FORCE ends connections a killed child server left behind, so a failed test cannot leave
+    // its database undroppable.
+    drop: () => adminQuery(`drop database if exists ${name} with (force)`),
   };
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
 }
 
 export function tempDir(prefix = 'easel-test-'): string {
@@ -87,16 +102,16 @@ export async function backends(): Promise<Backend[]> {
       name: 'postgres',
       skip: pgSkip,
       async open() {
-        const schema = await freshPgSchema();
+        const database = await freshPgDatabase();
         const dataDir = tempDir();
-        const db = openDatabase({ databaseUrl: schema.url, dataDir });
+        const db = openDatabase({ databaseUrl: database.url, dataDir });
         return {
           db,
-          databaseUrl: schema.url,
+          databaseUrl: database.url,
           dataDir,
           async cleanup() {
             await db.close();
-            await schema.drop();
+            await database.drop();
             fs.rmSync(dataDir, { recursive: true, force: true });
           },
         };

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startEasel, type EaselServer, type StartOptions } from '../../src/server.js';
-import { freshPgSchema, tempDir } from './backends.js';
+import { freshPgDatabase, tempDir } from './backends.js';
 
 export const TEST_KEY = 'sk-easel-test-admin-key-0123456789';
 
@@ -25,7 +25,7 @@ export interface TestServerOptions extends StartOptions {
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = tempDir();
-  const schema = options.postgres ? await freshPgSchema() : undefined;
+  const database = options.postgres ? await freshPgDatabase() : undefined;
   const config = loadConfig(
     {
       PORT: '0',
@@ -35,7 +35,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       EASEL_LOCAL_DELAY_MS: '0',
       EASEL_POLL_INTERVAL_MS: '50',
       EASEL_ALLOW_PRIVATE_URLS: 'true',
-      ...(schema ? { DATABASE_URL: schema.url } : {}),
+      ...(database ? { DATABASE_URL: database.url } : {}),
       ...options.env,
     },
     options.config,
@@ -65,7 +65,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async close() {
       await server.close(2000);
-      await schema?.drop();
+      await database?.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { spawnEasel, type EaselProcess } from '../helpers/process.js';
-import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
+import { freshPgDatabase, pgUnavailable, tempDir } from '../helpers/backends.js';
 import { eventually } from '../helpers/server.js';
 import { startReceiver } from '../delivery/receiver.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -43,12 +43,12 @@ function finishedLines(outputs: string[]): Map<string, number> {
 describe('processes on PostgreSQL', { skip: await pgUnavailable() }, () => {
   it(`2 API + 2 worker processes, ${TASKS} tasks, ${KILLS} worker kill(s) mid-task: every task completes once and is charged once`, { timeout: 60 * 60_000 }, async (t) => {
     const started = Date.now();
-    const schema = await freshPgSchema();
+    const database = await freshPgDatabase();
     const dataDir = tempDir();
     const rx = await startReceiver();
     rx.on('/hook', () => ({ status: 204 }));
     const env: Record<string, string> = {
-      DATABASE_URL: schema.url,
+      DATABASE_URL: database.url,
       EASEL_DATA_DIR: dataDir,
       EASEL_API_KEY: ADMIN,
       EASEL_LOCAL_DELAY_MS: '1500',
@@ -90,7 +90,7 @@ describe('processes on PostgreSQL', { skip: await pgUnavailable() }, () => {
       }
 
       // Kill a worker while it holds running tasks; start a replacement a little later.
-      const db = openDatabase({ databaseUrl: schema.url, dataDir });
+      const db = openDatabase({ databaseUrl: database.url, dataDir });
       const kills: string[] = [];
       // Meanwhile, no worker may ever hold more running tasks than its concurrency (4). (A claim
       // that took every queued task at once on PostgreSQL was found this way.)
@@ -210,7 +210,7 @@ describe('processes on PostgreSQL', { skip: await pgUnavailable() }, () => {
       for (const p of procs) p.kill('SIGTERM');
       await Promise.all(procs.map((p) => p.exited));
       await rx.close();
-      await schema.drop();
+      await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });

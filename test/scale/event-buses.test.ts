@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { freshPgSchema, pgUnavailable, PG_URL } from '../helpers/backends.js';
+import { freshPgDatabase, pgUnavailable, PG_URL } from '../helpers/backends.js';
 import { eventually } from '../helpers/server.js';
 import { openDatabase, type Db } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -81,13 +81,13 @@ for (const variant of variants) {
     let b: Bus;
     let channel: string;
     before(async () => {
-      const schema = await freshPgSchema();
-      drop = schema.drop;
-      db = openDatabase({ databaseUrl: schema.url, dataDir: '/nonexistent' });
+      const database = await freshPgDatabase();
+      drop = database.drop;
+      db = openDatabase({ databaseUrl: database.url, dataDir: '/nonexistent' });
       await migrateToLatest(db);
       const deploymentId = randomBytes(8).toString('hex');
       channel = channelFor(deploymentId);
-      const open = () => openEventBus({ db, databaseUrl: schema.url, redisUrl: variant.name === 'redis' ? REDIS_URL : undefined, deploymentId, log: quiet });
+      const open = () => openEventBus({ db, databaseUrl: database.url, redisUrl: variant.name === 'redis' ? REDIS_URL : undefined, deploymentId, log: quiet });
       a = await open();
       b = await open();
     });

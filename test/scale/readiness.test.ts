@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { freshPgSchema, pgUnavailable, PG_URL } from '../helpers/backends.js';
+import { freshPgDatabase, pgUnavailable, PG_URL } from '../helpers/backends.js';
 import { eventually, startTestServer, type TestServer } from '../helpers/server.js';
 import { startLocalS3, type LocalS3 } from '../storage/local-s3.js';
 
@@ -45,15 +45,15 @@ async function readyz(url: string) {
 }
 
 describe('readiness on PostgreSQL and S3', { skip: await pgUnavailable() }, () => {
-  let schema: Awaited<ReturnType<typeof freshPgSchema>>;
+  let database: Awaited<ReturnType<typeof freshPgDatabase>>;
   let relay: Awaited<ReturnType<typeof startRelay>>;
   let s3: LocalS3;
   let s: TestServer;
   before(async () => {
-    schema = await freshPgSchema();
+    database = await freshPgDatabase();
     const pgUrl = new URL(PG_URL);
     relay = await startRelay({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
-    const viaRelay = new URL(schema.url);
+    const viaRelay = new URL(database.url);
     viaRelay.hostname = '127.0.0.1';
     viaRelay.port = String(relay.port);
     s3 = await startLocalS3();
@@ -63,7 +63,7 @@ describe('readiness on PostgreSQL and S3', { skip: await pgUnavailable() }, () =
     await s?.close();
     await relay?.cut();
     await s3?.cleanup();
-    await schema?.drop();
+    await database?.drop();
   });
 
   it('is ready while both answer', async () => {

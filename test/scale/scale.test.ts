@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { spawnEasel, type EaselProcess } from '../helpers/process.js';
-import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
+import { freshPgDatabase, pgUnavailable, tempDir } from '../helpers/backends.js';
 import { eventually } from '../helpers/server.js';
 import { openDatabase } from '../../src/db/database.js';
 import { createS3BlobStore } from '../../src/storage/s3-blob-store.js';
@@ -48,7 +48,7 @@ const skip = (await pgUnavailable()) ?? (await redisUnavailable());
 
 describe('running at scale', { skip, timeout: 600_000 }, () => {
   it('200 tasks through two API processes, followed on the other one, a worker killed mid-task: each completes once, images in the bucket', async () => {
-    const schema = await freshPgSchema();
+    const database = await freshPgDatabase();
     const s3 = await startLocalS3();
     const dirs: string[] = [];
     const procs: EaselProcess[] = [];
@@ -56,7 +56,7 @@ describe('running at scale', { skip, timeout: 600_000 }, () => {
       const dir = tempDir('easel-scale-');
       dirs.push(dir);
       return {
-        DATABASE_URL: schema.url,
+        DATABASE_URL: database.url,
         REDIS_URL,
         ...s3.env,
         EASEL_DATA_DIR: dir, // its own, empty: images must go through the bucket
@@ -96,7 +96,7 @@ describe('running at scale', { skip, timeout: 600_000 }, () => {
       assert.equal(new Set(ids).size, TASKS);
 
       // Kill worker 1 while it holds tasks.
-      const db = openDatabase({ databaseUrl: schema.url, dataDir: dirs[0]! });
+      const db = openDatabase({ databaseUrl: database.url, dataDir: dirs[0]! });
       let killedHeld: string[] = [];
       try {
         killedHeld = await eventually(async () => {
@@ -160,7 +160,7 @@ describe('running at scale', { skip, timeout: 600_000 }, () => {
       for (const p of procs) p.kill('SIGTERM');
       await Promise.all(procs.map((p) => p.exited));
       await s3.cleanup();
-      await schema.drop();
+      await database.drop();
       for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnEasel } from '../helpers/process.js';
-import { freshPgSchema, pgUnavailable, tempDir } from '../helpers/backends.js';
+import { freshPgDatabase, pgUnavailable, tempDir } from '../helpers/backends.js';
 import { eventually } from '../helpers/server.js';
 import { openDatabase } from '../../src/db/database.js';
 import { getTask } from '../../src/tasks/task-store.js';
@@ -122,9 +122,9 @@ describe('crash recovery', () => {
 
 describe('API and worker processes apart on PostgreSQL', { skip: await pgUnavailable() }, () => {
   it('a killed worker\'s task is finished by another worker; the API process never runs tasks', async () => {
-    const schema = await freshPgSchema();
+    const database = await freshPgDatabase();
     const dataDir = tempDir();
-    const env = { DATABASE_URL: schema.url, EASEL_DATA_DIR: dataDir, EASEL_API_KEY: KEY, EASEL_LOCAL_DELAY_MS: '2500', EASEL_LEASE_MS: '2000', EASEL_MAX_ATTEMPTS: '5', EASEL_POLL_INTERVAL_MS: '100' };
+    const env = { DATABASE_URL: database.url, EASEL_DATA_DIR: dataDir, EASEL_API_KEY: KEY, EASEL_LOCAL_DELAY_MS: '2500', EASEL_LEASE_MS: '2000', EASEL_MAX_ATTEMPTS: '5', EASEL_POLL_INTERVAL_MS: '100' };
     const apiProc = await spawnEasel(env, ['--role', 'api']);
     const worker1 = await spawnEasel(env, ['--role', 'worker']);
     let worker2: Awaited<ReturnType<typeof spawnEasel>> | undefined;
@@ -152,7 +152,7 @@ describe('API and worker processes apart on PostgreSQL', { skip: await pgUnavail
       worker1.kill('SIGKILL');
       worker2?.kill('SIGTERM');
       await Promise.all([apiProc.exited, worker2?.exited]);
-      await schema.drop();
+      await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
