@@ -37,12 +37,24 @@ export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
   // on the search path's server, and would skip creating them in ours.
   const schema =
     db.engine === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s : undefined;
+  if (db.engine === 'postgres' && !schema) {
+    const path = (await sql<{ p: string }>`select current_setting('search_path') as p`.execute(db.kysely)).rows[0]?.p;
+    throw new Error(`no schema on the connection's search_path (${path}) exists: create it first, or name one that does`);
+  }
   const migrator = new Migrator({
     db: db.kysely,
     provider: { getMigrations: async () => migrations },
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely finds its own tables by introspecting every schema in the database, naming each in
+  // has_schema_privilege(); a schema someone else drops during that query fails it with
+  // "schema … does not exist" (3F000) before any migration ran. Another deployment or a test
+  // suite sharing the database can do that at any moment, so look again, a bounded number of
+  // times: each failure needs a drop inside the few milliseconds of one introspection.
+  for (let again = 0; again < 20 && droppedElsewhere(error, schema); again++) {
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`, {
@@ -50,4 +62,12 @@ export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
     });
   }
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+/** A schema other than ours vanished under Kysely's introspection (see migrateToLatest). */
+function droppedElsewhere(error: unknown, ours: string | undefined): boolean {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  if (e?.code !== '3F000') return false;
+  const missing = /schema "([^"]+)" does not exist/.exec(String(e.message))?.[1];
+  return missing !== undefined && missing !== ours;
 }
