@@ -52,7 +52,7 @@ export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
   // "schema … does not exist" (3F000) before any migration ran. Another deployment or a test
   // suite sharing the database can do that at any moment, so look again, a bounded number of
   // times: each failure needs a drop inside the few milliseconds of one introspection.
-  for (let again = 0; again < 20 && droppedElsewhere(error, schema); again++) {
+  for (let again = 0; again < 20 && (await droppedElsewhere(db, error, schema)); again++) {
     ({ error, results } = await migrator.migrateToLatest());
   }
   if (error) {
@@ -64,10 +64,13 @@ export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
 }
 
-/** A schema other than ours vanished under Kysely's introspection (see migrateToLatest). */
-function droppedElsewhere(error: unknown, ours: string | undefined): boolean {
-  const e = error as { code?: unknown; message?: unknown } | undefined;
-  if (e?.code !== '3F000') return false;
-  const missing = /schema "([^"]+)" does not exist/.exec(String(e.message))?.[1];
-  return missing !== undefined && missing !== ours;
+/**
+ * A schema other than ours vanished under Kysely's introspection (see migrateToLatest): "no such
+ * schema" (3F000) while ours is still there. Asked of the database rather than read from the
+ * message, which comes in the server's language.
+ */
+async function droppedElsewhere(db: Db, error: unknown, ours: string | undefined): Promise<boolean> {
+  if (!ours || (error as { code?: unknown } | undefined)?.code !== '3F000') return false;
+  const now = await sql<{ s: string | null }>`select current_schema() as s`.execute(db.kysely).catch(() => undefined);
+  return now?.rows[0]?.s === ours;
 }
