@@ -19,7 +19,15 @@ const loadAtStart = load();
 const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'run-tests.js'), ...(only.length ? only : ['reliability/'])], {
   stdio: 'inherit',
   cwd: root,
-  env: { ...process.env, EASEL_CHAOS: 'full', EASEL_CHAOS_SUMMARY: summary, EASEL_TEST_CONCURRENCY: process.env.EASEL_TEST_CONCURRENCY ?? '1' },
+  env: {
+    ...process.env,
+    EASEL_CHAOS: 'full',
+    EASEL_CHAOS_SUMMARY: summary,
+    EASEL_TEST_CONCURRENCY: process.env.EASEL_TEST_CONCURRENCY ?? '1',
+    // run-tests.js cancels a file after 5 minutes, but at full size the soak runs for 10 and the
+    // abuse suite waits out the 5-minute request timeout: give each file 30.
+    EASEL_TEST_TIMEOUT_MS: process.env.EASEL_TEST_TIMEOUT_MS ?? String(30 * 60_000),
+  },
 });
 
 const rows = fs.existsSync(summary)

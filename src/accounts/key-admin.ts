@@ -7,7 +7,7 @@ import type { Db } from '../db/database.js';
 import type { ApiKeysTable } from '../db/schema.js';
 import { createApiKey, forgetRecentKeys, rowToKey, type ApiKey, type KeyLimits } from './api-keys.js';
 import { lockKey } from './key-lock.js';
-import { appendEntry, balanceMicro, fromMicro, listEntries, openHolds, toMicro, type LedgerEntry } from './ledger.js';
+import { appendEntry, balanceMicro, fromMicro, listEntries, openHolds, openHoldsByKey, toMicro, type LedgerEntry } from './ledger.js';
 
 export interface KeyView {
   object: 'api_key';
@@ -88,12 +88,16 @@ export async function getKeyView(db: Db, id: string): Promise<KeyView> {
   return presentKey(rowToKey(r), Number(r.balance_micro), Number(r.held_micro ?? 0));
 }
 
+/** Every key (but the revoked, unless asked) with its holds, in one statement: one snapshot. */
 export async function listKeyViews(db: Db, options: { includeRevoked: boolean }): Promise<KeyView[]> {
-  let q = db.kysely.selectFrom('api_keys').select('id');
-  if (!options.includeRevoked) q = q.where('revoked_at', 'is', null);
-  const rows = await q.orderBy('created_at').orderBy('id').execute();
-  // Keys are revoked, never deleted, so each one listed is still there to be read.
-  return Promise.all(rows.map((r) => getKeyView(db, r.id)));
+  let q = db.kysely
+    .selectFrom('api_keys')
+    .leftJoin(openHoldsByKey(db.kysely).as('o'), 'o.owner', 'api_keys.id')
+    .selectAll('api_keys')
+    .select('o.held as held_micro');
+  if (!options.includeRevoked) q = q.where('api_keys.revoked_at', 'is', null);
+  const rows = await q.orderBy('api_keys.created_at').orderBy('api_keys.id').execute();
+  return rows.map((r) => presentKey(rowToKey(r), Number(r.balance_micro), Number(r.held_micro ?? 0)));
 }
 
 export interface KeySettings {

@@ -10,7 +10,7 @@
 import { pooledRandomBytes } from '../core/random-pool.js';
 import { sql } from 'kysely';
 import { MICRO } from '../core/pricing.js';
-import { ownersTasksIn, type Executor } from '../tasks/task-store.js';
+import { ownersTasksIn, tasksIn, type Executor } from '../tasks/task-store.js';
 import { prepared, preparedInsertRows } from '../db/prepared.js';
 import type { Engine } from '../db/database.js';
 
@@ -159,18 +159,31 @@ export async function openHoldsMicro(db: Executor, keyId: string): Promise<numbe
 
 /** openHoldsMicro's query: one row, `held`; also read beside a key's row (key-admin.ts). */
 export function openHolds(db: Executor, keyId: string) {
-  const held = (status: 'queued' | 'running') =>
-    ownersTasksIn(db, status, keyId)
-      // The holds are found by task (a task's rows are all its key's), not by key: that would
-      // read every row the key ever had.
-      .innerJoin('credit_ledger as h', (join) => join.onRef('h.task_id', '=', 'tasks.id').on('h.kind', '=', 'hold'))
-      .select(sql<number>`-h.amount`.as('held'))
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('credit_ledger as r').select('r.id').whereRef('r.task_id', '=', 'h.task_id').where('r.kind', '=', 'release'))),
-      );
   // One statement, so one snapshot: as in countOpenTasks, a task claimed between two reads
   // would be counted in both.
-  return db.selectFrom(held('queued').unionAll(held('running')).as('open')).select(sql<number>`coalesce(sum(held), 0)`.as('held'));
+  return db
+    .selectFrom(holdsOf(db, 'queued', keyId).unionAll(holdsOf(db, 'running', keyId)).as('open'))
+    .select(sql<number>`coalesce(sum(held), 0)`.as('held'));
+}
+
+/** Every key's open holds, one row per key that has any (`owner`, `held`): the key list's. */
+export function openHoldsByKey(db: Executor) {
+  return db
+    .selectFrom(holdsOf(db, 'queued').unionAll(holdsOf(db, 'running')).as('open'))
+    .select(['owner', sql<number>`sum(held)`.as('held')])
+    .groupBy('owner');
+}
+
+/** The holds of tasks in `status` (one key's, or every key's), not yet released. */
+function holdsOf(db: Executor, status: 'queued' | 'running', keyId?: string) {
+  return (keyId === undefined ? tasksIn(db, status) : ownersTasksIn(db, status, keyId))
+    // The holds are found by task (a task's rows are all its key's), not by key: that would
+    // read every row the key ever had.
+    .innerJoin('credit_ledger as h', (join) => join.onRef('h.task_id', '=', 'tasks.id').on('h.kind', '=', 'hold'))
+    .select(['tasks.owner_id as owner', sql<number>`-h.amount`.as('held')])
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('credit_ledger as r').select('r.id').whereRef('r.task_id', '=', 'h.task_id').where('r.kind', '=', 'release'))),
+    );
 }
 
 /**

@@ -107,6 +107,30 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal((await s.api('GET', `/admin/keys/${k.id}`)).body.credits, 1);
     });
 
+    it("the key list shows each key's own holds, as its view does, and none once they are released", async () => {
+      const [a, b, c] = [await makeKey(s, { credits: 10 }), await makeKey(s, { credits: 10 }), await makeKey(s, { credits: 10 })];
+      const open = [
+        await submit(a, { prompt: 'a waits [[easel:hang]]', n: 2 }),
+        await submit(b, { prompt: 'b waits [[easel:hang]]', n: 1 }),
+        await submit(b, { prompt: 'b waits wide [[easel:hang]]', n: 2, size: '3:2' }),
+      ];
+      for (const r of open) assert.equal(r.status, 200, JSON.stringify(r.body));
+      const listed = async () => {
+        const list = await s.api('GET', '/admin/keys');
+        assert.equal(list.status, 200);
+        return new Map((list.body.data as { id: string; credits: number; credits_held: number }[]).map((k) => [k.id, k]));
+      };
+      let keys = await listed();
+      assert.deepEqual([a, b, c].map((k) => [keys.get(k.id)?.credits, keys.get(k.id)?.credits_held]), [[8, 2], [4, 6], [10, 0]]);
+      for (const k of [a, b, c]) {
+        const { credits, credits_held } = (await s.api('GET', `/admin/keys/${k.id}`)).body;
+        assert.deepEqual([keys.get(k.id)?.credits, keys.get(k.id)?.credits_held], [credits, credits_held], 'the list and the view agree');
+      }
+      for (const [i, r] of open.entries()) assert.equal((await [a, b, b][i]!.api('POST', `/v1/tasks/${r.body.id}/cancel`)).status, 200);
+      keys = await listed();
+      assert.deepEqual([a, b, c].map((k) => [keys.get(k.id)?.credits, keys.get(k.id)?.credits_held]), [[10, 0], [10, 0], [10, 0]]);
+    });
+
     it('a failed task charges nothing, and a cancelled one releases its hold', async () => {
       const k = await makeKey(s, { credits: 4 });
       const failed = await submit(k, { prompt: 'refused [[easel:policy]]', n: 2 });

@@ -17,6 +17,7 @@ import * as store from '../../src/tasks/task-store.js';
 import { createApiKey } from '../../src/accounts/api-keys.js';
 import { appendEntry, balanceMicro, imagesUsedSince, listEntries, openHoldsMicro } from '../../src/accounts/ledger.js';
 import { settleTask } from '../../src/accounts/billing.js';
+import { listKeyViews } from '../../src/accounts/key-admin.js';
 
 const now = 1_800_000_000_000;
 const M = 1_000_000;
@@ -216,6 +217,13 @@ for (const backend of await backends()) {
         // By key alone (no day): every row the key ever had.
         assert.doesNotMatch(plan, /credit_ledger_key_idx \(key_id=\?\)|Index Cond: \(key_id = '[^']*'::text\)/, `not by key alone: ${plan}`);
       }
+    });
+
+    it("the key list reads every key's holds in one statement, without walking the ledger", async () => {
+      const plans = await plansOf(db, (d) => listKeyViews(d, { includeRevoked: true }));
+      assert.equal(plans.length, 1, 'one statement for all keys');
+      // The open tasks are found through their own indexes, and each one's hold by its task.
+      assert.doesNotMatch(plans[0]!, /SCAN (credit_ledger|h|r)\b|Seq Scan on credit_ledger/, `no scan of the ledger: ${plans[0]}`);
     });
   });
 }
