@@ -18,11 +18,31 @@ export interface EaselProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/**
+ * Servers this test process started that have not exited. The test runner ends a file that runs
+ * past its timeout with SIGTERM, which runs no `after` hook: the servers it started ran on as
+ * orphans (two found an hour later, one still working through its queue). So a SIGTERM ends this
+ * process through `exit`, and `exit` kills whatever is left.
+ */
+const running = new Set<ChildProcess>();
+let reapsOnExit = false;
+function reapOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (reapsOnExit) return;
+  reapsOnExit = true;
+  process.once('exit', () => {
+    for (const c of running) c.kill('SIGKILL');
+  });
+  process.once('SIGTERM', () => process.exit(143));
+}
+
 export async function spawnEasel(env: Record<string, string>, args: string[] = []): Promise<EaselProcess> {
   const child = spawn(process.execPath, ['--enable-source-maps', EASEL_BIN, 'serve', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: '0', EASEL_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  reapOnExit(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
