@@ -85,7 +85,7 @@ export async function getKeyView(db: Db, id: string): Promise<KeyView> {
     .where('id', '=', id)
     .executeTakeFirst();
   if (!r) throw notFound(id);
-  return presentKey(rowToKey(r), Number(r.balance_micro), Number(r.held_micro ?? 0));
+  return viewOf(r);
 }
 
 /** Every key (but the revoked, unless asked) with its holds, in one statement: one snapshot. */
@@ -97,7 +97,12 @@ export async function listKeyViews(db: Db, options: { includeRevoked: boolean })
     .select('o.held as held_micro');
   if (!options.includeRevoked) q = q.where('api_keys.revoked_at', 'is', null);
   const rows = await q.orderBy('api_keys.created_at').orderBy('api_keys.id').execute();
-  return rows.map((r) => presentKey(rowToKey(r), Number(r.balance_micro), Number(r.held_micro ?? 0)));
+  return rows.map(viewOf);
+}
+
+/** A key's row read with its open holds (`held_micro`, null for none), as shown. */
+function viewOf(r: Selectable<ApiKeysTable> & { held_micro: number | null }): KeyView {
+  return presentKey(rowToKey(r), Number(r.balance_micro), Number(r.held_micro ?? 0));
 }
 
 export interface KeySettings {

@@ -161,17 +161,17 @@ export async function openHoldsMicro(db: Executor, keyId: string): Promise<numbe
 export function openHolds(db: Executor, keyId: string) {
   // One statement, so one snapshot: as in countOpenTasks, a task claimed between two reads
   // would be counted in both.
-  return db
-    .selectFrom(holdsOf(db, 'queued', keyId).unionAll(holdsOf(db, 'running', keyId)).as('open'))
-    .select(sql<number>`coalesce(sum(held), 0)`.as('held'));
+  return db.selectFrom(openHoldRows(db, keyId)).select(sql<number>`coalesce(sum(held), 0)`.as('held'));
 }
 
 /** Every key's open holds, one row per key that has any (`owner`, `held`): the key list's. */
 export function openHoldsByKey(db: Executor) {
-  return db
-    .selectFrom(holdsOf(db, 'queued').unionAll(holdsOf(db, 'running')).as('open'))
-    .select(['owner', sql<number>`sum(held)`.as('held')])
-    .groupBy('owner');
+  return db.selectFrom(openHoldRows(db)).select(['owner', sql<number>`sum(held)`.as('held')]).groupBy('owner');
+}
+
+/** One row (`owner`, `held`) per open hold: of queued tasks and of running ones (one key's, or all). */
+function openHoldRows(db: Executor, keyId?: string) {
+  return holdsOf(db, 'queued', keyId).unionAll(holdsOf(db, 'running', keyId)).as('open');
 }
 
 /** The holds of tasks in `status` (one key's, or every key's), not yet released. */

@@ -35,8 +35,7 @@ export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
 
   // Name the schema on PostgreSQL: Kysely otherwise finds its bookkeeping tables in any schema
   // on the search path's server, and would skip creating them in ours.
-  const schema =
-    db.engine === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s : undefined;
+  const schema = db.engine === 'postgres' ? await currentSchema(db) : undefined;
   if (db.engine === 'postgres' && !schema) {
     const path = (await sql<{ p: string }>`select current_setting('search_path') as p`.execute(db.kysely)).rows[0]?.p;
     throw new Error(`no schema on the connection's search_path (${path}) exists: create it first, or name one that does`);
@@ -71,6 +70,10 @@ export async function migrateToLatest(db: Db): Promise<{ applied: string[] }> {
  */
 async function droppedElsewhere(db: Db, error: unknown, ours: string | undefined): Promise<boolean> {
   if (!ours || (error as { code?: unknown } | undefined)?.code !== '3F000') return false;
-  const now = await sql<{ s: string | null }>`select current_schema() as s`.execute(db.kysely).catch(() => undefined);
-  return now?.rows[0]?.s === ours;
+  return (await currentSchema(db).catch(() => undefined)) === ours;
+}
+
+/** The first schema of the connection's search_path that exists (undefined: none does). */
+async function currentSchema(db: Db): Promise<string | undefined> {
+  return (await sql<{ s: string | null }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s ?? undefined;
 }

@@ -25,24 +25,18 @@ export interface EaselProcess {
  * process through `exit`, and `exit` kills whatever is left.
  */
 const running = new Set<ChildProcess>();
-let reapsOnExit = false;
-function reapOnExit(child: ChildProcess): void {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  if (reapsOnExit) return;
-  reapsOnExit = true;
-  process.once('exit', () => {
-    for (const c of running) c.kill('SIGKILL');
-  });
-  process.once('SIGTERM', () => process.exit(143));
-}
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+process.once('SIGTERM', () => process.exit(143));
 
 export async function spawnEasel(env: Record<string, string>, args: string[] = []): Promise<EaselProcess> {
   const child = spawn(process.execPath, ['--enable-source-maps', EASEL_BIN, 'serve', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: '0', EASEL_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  reapOnExit(child);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
